@@ -1,0 +1,636 @@
+/**
+ * Go's `chan T`, with Go's semantics, for Effect programs.
+ *
+ * - `make(0)` is unbuffered: a send completes only when a receiver has taken the value.
+ * - `make(n)` buffers n values; a send blocks only while the buffer is full.
+ * - `close` ends the channel once; values buffered before it are still received; then
+ *   `receive` yields `None` (Go's `v, ok := <-ch` with `ok == false`).
+ * - Send on a closed channel, and a second close, are Go panics: here they are defects
+ *   (`Effect.die(ChanPanic)`), because both are bugs in the program, not outcomes a caller
+ *   should handle. `Effect.catchAllDefect` plays the part of `recover`.
+ * - `nil()` is Go's nil channel: send and receive block until interrupted; `select` skips it.
+ * - Blocking is interruption-aware: an interrupted sender is withdrawn and its value is never
+ *   delivered; an interrupted receiver takes nothing. This is how `ctx.Done()` is spelled here:
+ *   no per-send `select` is needed to make a producer cancellable.
+ *
+ * The implementation follows Go's runtime (`chansend`/`chanrecv`/`selectgo`): a ring buffer plus
+ * FIFO queues of parked senders and receivers. A sender that finds a parked receiver hands the
+ * value over directly (and vice versa) without parking itself, and parked operations are withdrawn
+ * in O(1) by marking them dead, so interrupting 100k parked fibers is linear.
+ *
+ * @since 0.1.0
+ */
+import { Chunk, Data, Effect, Option, Stream } from "effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What Go would `panic` with. Raised as a defect (`Effect.die`), never as a typed failure.
+ *
+ * @since 0.1.0
+ */
+export class ChanPanic extends Data.TaggedError("ChanPanic")<{
+  readonly reason: "SendOnClosed" | "CloseOfClosed" | "CloseOfNil"
+}> {
+  override get message(): string {
+    switch (this.reason) {
+      case "SendOnClosed":
+        return "send on closed channel"
+      case "CloseOfClosed":
+        return "close of closed channel"
+      case "CloseOfNil":
+        return "close of nil channel"
+    }
+  }
+}
+
+/** @since 0.1.0 */
+export const isChanPanic = (u: unknown): u is ChanPanic => u instanceof ChanPanic
+
+// ---------------------------------------------------------------------------------------------
+// Types: the bidirectional channel and its two views (`chan<- T` and `<-chan T`)
+// ---------------------------------------------------------------------------------------------
+
+const RecvTypeId: unique symbol = Symbol.for("leakproof/Chan/Recv")
+const SendTypeId: unique symbol = Symbol.for("leakproof/Chan/Send")
+
+/**
+ * Go's `<-chan T`: can be received from and ranged over, not sent to or closed.
+ * @since 0.1.0
+ */
+export interface RecvChan<out A> {
+  readonly [RecvTypeId]: (_: never) => A
+  readonly capacity: number
+}
+
+/**
+ * Go's `chan<- T`: can be sent to and closed, not received from.
+ * @since 0.1.0
+ */
+export interface SendChan<in A> {
+  readonly [SendTypeId]: (_: A) => void
+  readonly capacity: number
+}
+
+/**
+ * Go's `chan T`. Pass it on as `RecvChan` / `SendChan` to fix who may do what.
+ * @since 0.1.0
+ */
+export interface Chan<A> extends RecvChan<A>, SendChan<A> {}
+
+/**
+ * A channel used only as a cancellation signal (Go's `<-chan struct{}`): it is done when closed.
+ * @since 0.1.0
+ */
+export type Done = RecvChan<unknown>
+
+// ---------------------------------------------------------------------------------------------
+// Internals
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One parked operation: a plain send/receive, or a whole `select` (then each of its cases has an
+ * entry in its channel's queue, all pointing at the same `Parked`). `done` is Go's `selectDone`:
+ * the first channel operation that sets it wins, every other entry is dead from then on.
+ */
+class Parked {
+  done = false
+  /** Which case fired (always 0 for a plain operation). */
+  index = -1
+  /** What a receive case got; `closed` tells a send case that the channel was closed under it. */
+  received: Option.Option<unknown> = Option.none()
+  closed = false
+  entries: Array<Entry> | undefined = undefined
+  constructor(readonly wake: () => void) {}
+}
+
+class Entry {
+  constructor(
+    readonly parked: Parked,
+    readonly index: number,
+    readonly value: unknown,
+    readonly queue: WaitQueue
+  ) {}
+}
+
+/**
+ * FIFO of parked entries with lazy deletion: withdrawing an entry is O(1) (its `Parked` is marked
+ * done); dead entries are skipped on dequeue and swept when they outnumber the live ones.
+ */
+class WaitQueue {
+  private items: Array<Entry | undefined> = []
+  private head = 0
+  private dead = 0
+
+  push(e: Entry): void {
+    this.items.push(e)
+  }
+
+  /** The oldest live entry, removed; `undefined` when none is parked. */
+  shift(): Entry | undefined {
+    const items = this.items
+    while (this.head < items.length) {
+      const e = items[this.head]!
+      items[this.head++] = undefined
+      if (this.head === items.length) {
+        this.items = []
+        this.head = 0
+        if (e.parked.done) this.dead = 0
+      }
+      if (!e.parked.done) return e
+      if (this.dead > 0) this.dead--
+    }
+    return undefined
+  }
+
+  /** Called when an entry of this queue died without being dequeued. */
+  markDead(): void {
+    this.dead++
+    const pending = this.items.length - this.head
+    if (this.dead > 64 && this.dead * 2 > pending) {
+      const live: Array<Entry | undefined> = []
+      for (let i = this.head; i < this.items.length; i++) {
+        const e = this.items[i]!
+        if (!e.parked.done) live.push(e)
+      }
+      this.items = live
+      this.head = 0
+      this.dead = 0
+    }
+  }
+
+  get length(): number {
+    return this.items.length - this.head - this.dead
+  }
+
+  drain(): Array<Entry> {
+    const out: Array<Entry> = []
+    for (let e = this.shift(); e !== undefined; e = this.shift()) out.push(e)
+    this.dead = 0
+    return out
+  }
+}
+
+const fire = (e: Entry, received: Option.Option<unknown>, closed: boolean): void => {
+  const p = e.parked
+  p.done = true
+  p.index = e.index
+  p.received = received
+  p.closed = closed
+  const entries = p.entries
+  if (entries !== undefined) {
+    for (const other of entries) if (other !== e) other.queue.markDead()
+  }
+  p.wake()
+}
+
+const withdraw = (p: Parked, own: Entry | undefined): void => {
+  if (p.done) return
+  p.done = true
+  if (own !== undefined) own.queue.markDead()
+  else if (p.entries !== undefined) for (const e of p.entries) e.queue.markDead()
+}
+
+/** What a fiber parked on a channel is waiting for; read by `LeakCheck` to describe leaks. */
+export const blockedOn: WeakMap<Fiber.RuntimeFiber<unknown, unknown>, string> = new WeakMap()
+
+const SENT = 0
+const CLOSED = 1
+const BLOCKED = 2
+
+class ChanImpl<A> implements Chan<A> {
+  declare readonly [RecvTypeId]: (_: never) => A
+  declare readonly [SendTypeId]: (_: A) => void
+  readonly recvq = new WaitQueue()
+  readonly sendq = new WaitQueue()
+  closed = false
+  // ring buffer
+  private buf: Array<A | undefined>
+  private head = 0
+  size = 0
+
+  constructor(readonly capacity: number, readonly isNil: boolean) {
+    this.buf = new Array(capacity)
+  }
+
+  private push(a: A): void {
+    this.buf[(this.head + this.size) % this.buf.length] = a
+    this.size++
+  }
+
+  private pop(): A {
+    const a = this.buf[this.head] as A
+    this.buf[this.head] = undefined
+    this.head = (this.head + 1) % this.buf.length
+    this.size--
+    return a
+  }
+
+  trySend(a: A): number {
+    if (this.closed) return CLOSED
+    const r = this.recvq.shift()
+    if (r !== undefined) {
+      fire(r, Option.some(a), false)
+      return SENT
+    }
+    if (this.size < this.capacity) {
+      this.push(a)
+      return SENT
+    }
+    return BLOCKED
+  }
+
+  /** A received value, `none` if closed and drained, `undefined` if it would block. */
+  tryRecv(): Option.Option<A> | undefined {
+    if (this.size > 0) {
+      const a = this.pop()
+      // A parked sender may now move its value into the freed slot (Go's FIFO order).
+      const s = this.sendq.shift()
+      if (s !== undefined) {
+        this.push(s.value as A)
+        fire(s, Option.none(), false)
+      }
+      return Option.some(a)
+    }
+    const s = this.sendq.shift()
+    if (s !== undefined) {
+      fire(s, Option.none(), false)
+      return Option.some(s.value as A)
+    }
+    if (this.closed) return Option.none()
+    return undefined
+  }
+
+  /** Up to `max` values at once without blocking (buffer first, then parked senders). */
+  drainUpTo(max: number, out: Array<A>): void {
+    while (out.length < max) {
+      const v = this.tryRecv()
+      if (v === undefined || Option.isNone(v)) return
+      out.push(v.value)
+    }
+  }
+
+  close(): ChanPanic | undefined {
+    if (this.isNil) return new ChanPanic({ reason: "CloseOfNil" })
+    if (this.closed) return new ChanPanic({ reason: "CloseOfClosed" })
+    this.closed = true
+    for (const r of this.recvq.drain()) fire(r, Option.none(), false)
+    for (const s of this.sendq.drain()) fire(s, Option.none(), true)
+    return undefined
+  }
+
+  toString(): string {
+    return this.isNil ? "Chan(nil)" : `Chan(cap=${this.capacity}, len=${this.size}${this.closed ? ", closed" : ""})`
+  }
+}
+
+const impl = <A>(ch: RecvChan<A> | SendChan<A>): ChanImpl<A> => ch as ChanImpl<A>
+
+const sendOnClosed = new ChanPanic({ reason: "SendOnClosed" })
+
+/** Parks the current fiber until `p` is fired; interruption withdraws it. */
+const park = (describe: string, register: (p: Parked) => Entry | undefined): Effect.Effect<Parked> =>
+  Effect.withFiberRuntime<Parked>((fiber) =>
+    Effect.async<Parked>((resume) => {
+      const p: Parked = new Parked(() => {
+        blockedOn.delete(fiber)
+        resume(Effect.succeed(p))
+      })
+      const own = register(p)
+      blockedOn.set(fiber, describe)
+      return Effect.sync(() => {
+        blockedOn.delete(fiber)
+        withdraw(p, own)
+      })
+    })
+  )
+
+// ---------------------------------------------------------------------------------------------
+// Constructors
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Go's `make(chan A, capacity)`. Capacity 0 (the default) is unbuffered: each send waits for a
+ * receiver (a rendezvous).
+ *
+ * @since 0.1.0
+ */
+export const make = <A>(capacity = 0): Effect.Effect<Chan<A>> =>
+  Effect.sync(() => unsafeMake<A>(capacity))
+
+/**
+ * `make` without the effect, for code that builds channels outside a fiber.
+ * @since 0.1.0
+ */
+export const unsafeMake = <A>(capacity = 0): Chan<A> => {
+  if (!Number.isSafeInteger(capacity) || capacity < 0) {
+    throw new RangeError(`Chan.make: capacity must be a non-negative integer, got ${capacity}`)
+  }
+  return new ChanImpl<A>(capacity, false)
+}
+
+/**
+ * Go's nil channel (`var ch chan A`): send and receive block until interrupted, `select` never
+ * picks it, `close` panics.
+ *
+ * @since 0.1.0
+ */
+export const nil = <A = never>(): Chan<A> => new ChanImpl<A>(0, true)
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Go's `ch <- a`. Completes when a receiver took `a` (unbuffered) or `a` was buffered. On a closed
+ * channel, and for a sender still blocked when the channel is closed, dies with
+ * `ChanPanic("SendOnClosed")`. If interrupted while blocked, `a` is withdrawn and never delivered.
+ *
+ * @since 0.1.0
+ */
+export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const c = impl(ch)
+    if (c.isNil) return blockForever
+    const r = c.trySend(a)
+    if (r === SENT) return Effect.void
+    if (r === CLOSED) return Effect.die(sendOnClosed)
+    return Effect.flatMap(
+      park("chan send", (p) => {
+        const e = new Entry(p, 0, a, c.sendq)
+        c.sendq.push(e)
+        return e
+      }),
+      (p) => (p.closed ? Effect.die(sendOnClosed) : Effect.void)
+    )
+  })
+
+/**
+ * Go's `v, ok := <-ch`: `Some(v)`, or `None` once the channel is closed and its buffer drained.
+ * Blocks while the channel is empty and open; if interrupted, takes nothing.
+ *
+ * @since 0.1.0
+ */
+export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
+  Effect.suspend(() => {
+    const c = impl(ch)
+    if (c.isNil) return blockForever
+    const v = c.tryRecv()
+    if (v !== undefined) return Effect.succeed(v)
+    return Effect.map(
+      park("chan receive", (p) => {
+        const e = new Entry(p, 0, undefined, c.recvq)
+        c.recvq.push(e)
+        return e
+      }),
+      (p) => p.received as Option.Option<A>
+    )
+  })
+
+/**
+ * Up to `max` values in one call: blocks until at least one value is available (or the channel is
+ * closed and drained, then returns an empty array), then takes whatever else is ready without
+ * blocking. The batched form of `receive`, for consumers that want throughput.
+ *
+ * @since 0.1.0
+ */
+export const receiveUpTo = <A>(ch: RecvChan<A>, max: number): Effect.Effect<ReadonlyArray<A>> =>
+  Effect.flatMap(receive(ch), (first) => {
+    if (Option.isNone(first)) return Effect.succeed([])
+    const out = [first.value]
+    impl(ch).drainUpTo(max, out)
+    return Effect.succeed(out)
+  })
+
+/**
+ * Go's `close(ch)`. Wakes every blocked receiver (they get `None` once the buffer is drained) and
+ * every blocked sender (they die with `SendOnClosed`). A second close dies with
+ * `ChanPanic("CloseOfClosed")`, like Go's panic; closing a nil channel with `CloseOfNil`.
+ *
+ * @since 0.1.0
+ */
+export const close = <A>(ch: SendChan<A>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const panic = impl(ch).close()
+    return panic === undefined ? Effect.void : Effect.die(panic)
+  })
+
+/**
+ * Go's `len(ch)`: the number of buffered values.
+ * @since 0.1.0
+ */
+export const len = <A>(ch: RecvChan<A> | SendChan<A>): Effect.Effect<number> => Effect.sync(() => impl(ch).size)
+
+/**
+ * Go's `cap(ch)`.
+ * @since 0.1.0
+ */
+export const cap = <A>(ch: RecvChan<A> | SendChan<A>): number => ch.capacity
+
+/**
+ * Whether `close` has been called (there is no Go equivalent; useful in assertions).
+ * @since 0.1.0
+ */
+export const isClosed = <A>(ch: RecvChan<A> | SendChan<A>): Effect.Effect<boolean> =>
+  Effect.sync(() => impl(ch).closed)
+
+/** Parks without a timer (unlike `Effect.never`), so a leaked waiter does not keep node alive. */
+const blockForever: Effect.Effect<never> = Effect.withFiberRuntime<never>((fiber) =>
+  Effect.async<never>(() => {
+    blockedOn.set(fiber, "chan (nil)")
+    return Effect.sync(() => blockedOn.delete(fiber))
+  })
+)
+
+// ---------------------------------------------------------------------------------------------
+// select
+// ---------------------------------------------------------------------------------------------
+
+const CaseTypeId: unique symbol = Symbol.for("leakproof/Chan/Case")
+
+/**
+ * One `case` of a `select`.
+ * @since 0.1.0
+ */
+export interface Case<out R, out E = never, out Rq = never> {
+  readonly [CaseTypeId]: {
+    readonly _R: (_: never) => R
+    readonly _E: (_: never) => E
+    readonly _Rq: (_: never) => Rq
+  }
+}
+
+interface CaseImpl {
+  readonly kind: "recv" | "send"
+  readonly chan: ChanImpl<unknown>
+  readonly value: unknown
+  readonly body: (v: Option.Option<unknown>) => Effect.Effect<unknown, unknown, unknown>
+}
+
+/**
+ * `case v, ok := <-ch:` — runs `body` with `Some(v)`, or `None` if the channel was closed.
+ * @since 0.1.0
+ */
+export const onReceive = <A, R, E = never, Rq = never>(
+  ch: RecvChan<A>,
+  body: (value: Option.Option<A>) => Effect.Effect<R, E, Rq>
+): Case<R, E, Rq> =>
+  ({ kind: "recv", chan: impl(ch), value: undefined, body }) as unknown as Case<R, E, Rq>
+
+/**
+ * `case ch <- value:` — runs `body` once `value` was sent. Dies with `SendOnClosed` if the
+ * channel is (or becomes) closed, as Go's select does.
+ * @since 0.1.0
+ */
+export const onSend = <A, R, E = never, Rq = never>(
+  ch: SendChan<A>,
+  value: A,
+  body: () => Effect.Effect<R, E, Rq>
+): Case<R, E, Rq> => ({ kind: "send", chan: impl(ch), value, body }) as unknown as Case<R, E, Rq>
+
+type CaseR<C> = C extends Case<infer R, infer _E, infer _Rq> ? R : never
+type CaseE<C> = C extends Case<infer _R, infer E, infer _Rq> ? E : never
+type CaseRq<C> = C extends Case<infer _R, infer _E, infer Rq> ? Rq : never
+
+/**
+ * Go's `select`. Polls the cases in a random order and runs the first ready one; if none is ready,
+ * runs `default` when given (a non-blocking select), otherwise parks on all of them at once until
+ * exactly one fires. Nil channels are skipped. Exactly one case consumes: a value is never taken by
+ * a case that does not run. Interruption while parked withdraws every case.
+ *
+ * @since 0.1.0
+ */
+export const select: {
+  <const Cases extends ReadonlyArray<Case<any, any, any>>>(
+    cases: Cases
+  ): Effect.Effect<CaseR<Cases[number]>, CaseE<Cases[number]>, CaseRq<Cases[number]>>
+  <const Cases extends ReadonlyArray<Case<any, any, any>>, D, DE = never, DR = never>(
+    cases: Cases,
+    options: { readonly default: () => Effect.Effect<D, DE, DR> }
+  ): Effect.Effect<CaseR<Cases[number]> | D, CaseE<Cases[number]> | DE, CaseRq<Cases[number]> | DR>
+} = (
+  cases: ReadonlyArray<Case<any, any, any>>,
+  options?: { readonly default: () => Effect.Effect<unknown, unknown, unknown> }
+): Effect.Effect<any, any, any> =>
+  Effect.suspend(() => {
+    const cs = cases as unknown as ReadonlyArray<CaseImpl>
+    const n = cs.length
+    // Go's pollorder: a random permutation, so no ready case starves another.
+    const order: Array<number> = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const j = Math.floor(Math.random() * (i + 1))
+      order[i] = order[j]!
+      order[j] = i
+    }
+    let live = 0
+    for (const i of order) {
+      const c = cs[i]!
+      if (c.chan.isNil) continue
+      live++
+      if (c.kind === "recv") {
+        const v = c.chan.tryRecv()
+        if (v !== undefined) return c.body(v)
+      } else {
+        const r = c.chan.trySend(c.value)
+        if (r === SENT) return c.body(Option.none())
+        if (r === CLOSED) return Effect.die(sendOnClosed)
+      }
+    }
+    if (options !== undefined) return options.default()
+    if (live === 0) return blockForever
+    return Effect.flatMap(
+      park("select", (p) => {
+        const entries: Array<Entry> = []
+        for (const i of order) {
+          const c = cs[i]!
+          if (c.chan.isNil) continue
+          const q = c.kind === "recv" ? c.chan.recvq : c.chan.sendq
+          const e = new Entry(p, i, c.value, q)
+          q.push(e)
+          entries.push(e)
+        }
+        p.entries = entries
+        return undefined
+      }),
+      (p) => {
+        if (p.closed) return Effect.die(sendOnClosed)
+        return cs[p.index]!.body(p.received)
+      }
+    )
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Ranging
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Go's `for v := range ch { f(v) }`: runs `f` on each value until the channel is closed and
+ * drained. Interrupting it stops between values (a value is never half-processed by the loop).
+ *
+ * @since 0.1.0
+ */
+export const forEach = <A, E, R>(
+  ch: RecvChan<A>,
+  f: (a: A) => Effect.Effect<unknown, E, R>
+): Effect.Effect<void, E, R> =>
+  Effect.gen(function*() {
+    while (true) {
+      const next = yield* receive(ch)
+      if (Option.isNone(next)) return
+      yield* f(next.value)
+    }
+  })
+
+/**
+ * The channel's values as a `Stream`, ending when the channel is closed and drained. Values are
+ * pulled in chunks of up to `chunkSize` (default 256) that were ready at once.
+ *
+ * @since 0.1.0
+ */
+export const toStream = <A>(ch: RecvChan<A>, options?: { readonly chunkSize?: number }): Stream.Stream<A> => {
+  const max = options?.chunkSize ?? 256
+  return Stream.repeatEffectChunkOption(
+    Effect.flatMap(receiveUpTo(ch, max), (values) =>
+      values.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(chunkOf(values))
+    )
+  )
+}
+
+const chunkOf = <A>(values: ReadonlyArray<A>): Chunk.Chunk<A> => Chunk.unsafeFromArray(values)
+
+/**
+ * Go's `for _, v := range values { ch <- v }; close(ch)`, the usual generator body.
+ * @since 0.1.0
+ */
+export const sendAll = <A>(ch: SendChan<A>, values: Iterable<A>): Effect.Effect<void> =>
+  Effect.forEach(values, (v) => send(ch, v), { discard: true })
+
+// ---------------------------------------------------------------------------------------------
+// Done signals
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The seeds' or-channel: a `Done` that is closed as soon as any of `dones` is closed (or yields a
+ * value). With no inputs it is a nil channel (never done), with one it is that channel. The single
+ * watcher fiber lives in the caller's `Scope`: it ends when the result is done or the scope closes.
+ *
+ * @since 0.1.0
+ */
+export const or = (...dones: ReadonlyArray<Done>): Effect.Effect<Done, never, Scope.Scope> => {
+  if (dones.length === 0) return Effect.succeed(nil())
+  if (dones.length === 1) return Effect.succeed(dones[0]!)
+  return Effect.gen(function*() {
+    const orDone = yield* make<never>()
+    yield* Effect.forkScoped(
+      Effect.ensuring(
+        select(dones.map((d) => onReceive(d, () => Effect.void))),
+        close(orDone)
+      )
+    )
+    return orDone
+  })
+}
