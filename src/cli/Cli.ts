@@ -1,0 +1,76 @@
+/**
+ * The `leakproof` command line: the root command, its subcommands, and the fixes `@effect/cli`
+ * needs to behave like a Unix tool (unknown flags rejected, bad input exits 2 with one line,
+ * negative numbers accepted as arguments, no colour codes when piped).
+ */
+import type { CliApp, Usage } from "@effect/cli"
+import { Command, ValidationError } from "@effect/cli"
+import { Effect } from "effect"
+import { badInput, CliExit } from "./CliExit.js"
+import { withCliConsole } from "./Console.js"
+
+/** Every subcommand, one module each. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyCommand = Command.Command<any, CliApp.CliApp.Environment, unknown, any>
+const subcommands: ReadonlyArray<AnyCommand> = []
+
+const root = Command.make("leakproof", {}, () => Effect.void).pipe(
+  Command.withDescription("Go's concurrency patterns on Effect, with no leaked fibers.")
+)
+
+const leakproof: AnyCommand = subcommands.length === 0
+  ? root
+  : root.pipe(Command.withSubcommands(subcommands as unknown as [AnyCommand]))
+
+const builtIns = ["-h", "--help", "--version", "--wizard", "--completions", "--log-level"]
+
+const flagNames = (usage: Usage.Usage): Array<string> => {
+  switch (usage._tag) {
+    case "Named":
+      return usage.names.filter((n) => n.startsWith("-"))
+    case "Optional":
+    case "Repeated":
+      return flagNames(usage.usage)
+    case "Alternation":
+    case "Concat":
+      return [...flagNames(usage.left), ...flagNames(usage.right)]
+    default:
+      return []
+  }
+}
+
+/**
+ * `@effect/cli` takes an unknown flag as a positional argument. Reject it instead, the way Go's
+ * `flag` package does, but let negative numbers (`-1`, `-2.5`) through as arguments.
+ */
+const checkFlags = (args: ReadonlyArray<string>): CliExit | undefined => {
+  const name = args[0]
+  const sub = subcommands.find((c) => [...Command.getNames(c)].includes(name ?? ""))
+  const known = new Set([...builtIns, ...flagNames(Command.getUsage(sub ?? root))])
+  for (const arg of sub === undefined ? args : args.slice(1)) {
+    if (arg === "--") break
+    if (!arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) continue
+    const flag = arg.split("=")[0]!
+    if (!known.has(flag)) {
+      const where = sub === undefined ? "leakproof" : `leakproof ${name}`
+      return badInput(`unknown flag ${flag} (see '${where} --help')`)
+    }
+  }
+  return undefined
+}
+
+/**
+ * Runs the CLI on `argv` (the whole `process.argv`). Fails with `CliExit` for bad input (code 2)
+ * and for whatever a command decides; validation errors have already been printed as one line.
+ */
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, unknown, CliApp.CliApp.Environment> => {
+  const cli = Command.run(leakproof, { name: "leakproof", version: "0.1.0" })
+  const bad = checkFlags(argv.slice(2))
+  const effect = bad !== undefined
+    ? Effect.fail(bad)
+    : cli(argv as Array<string>).pipe(
+      Effect.catchIf(ValidationError.isValidationError, (e) =>
+        Effect.fail(new CliExit({ code: e._tag === "HelpRequested" ? 0 : 2, message: "" })))
+    )
+  return withCliConsole(effect)
+}
