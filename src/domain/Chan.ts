@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { Chunk, Data, Effect, Option, Stream } from "effect"
+import { Cause, Chunk, Data, Effect, FiberRef, Option, Stream } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 
@@ -96,25 +96,38 @@ export type Done = RecvChan<unknown>
  * One parked operation: a plain send/receive, or a whole `select` (then each of its cases has an
  * entry in its channel's queue, all pointing at the same `Parked`). `done` is Go's `selectDone`:
  * the first channel operation that sets it wins, every other entry is dead from then on.
+ *
+ * A fired operation is *committed* only when its fiber actually resumes. Interruption can overtake
+ * the wake-up (the fiber was told to stop before it ran again); then the canceler finds the
+ * operation fired but not committed and gives a received value back to the channel, so no value
+ * is ever lost to a receiver that never saw it. Once a fiber resumes it runs synchronously (the
+ * runtime resets its op budget on resume), so commit and the caller's next step are atomic.
  */
 class Parked {
   done = false
-  /** Which case fired (always 0 for a plain operation). */
-  index = -1
+  committed = false
+  /** The entry that fired. */
+  fired: Entry | undefined = undefined
   /** What a receive case got; `closed` tells a send case that the channel was closed under it. */
   received: Option.Option<unknown> = Option.none()
   closed = false
   entries: Array<Entry> | undefined = undefined
-  constructor(readonly wake: () => void) {}
+  wake: () => void = noop
 }
+
+const noop = (): void => {}
 
 class Entry {
   constructor(
     readonly parked: Parked,
     readonly index: number,
     readonly value: unknown,
-    readonly queue: WaitQueue
+    readonly chan: ChanImpl<unknown>,
+    readonly isSend: boolean
   ) {}
+  get queue(): WaitQueue {
+    return this.isSend ? this.chan.sendq : this.chan.recvq
+  }
 }
 
 /**
@@ -132,18 +145,19 @@ class WaitQueue {
 
   /** The oldest live entry, removed; `undefined` when none is parked. */
   shift(): Entry | undefined {
-    // Re-read `this.items` each round: taking the last entry swaps in a fresh array.
     while (this.head < this.items.length) {
-      const items = this.items
-      const e = items[this.head]!
-      items[this.head++] = undefined
-      if (this.head === items.length) {
+      const e = this.items[this.head]!
+      this.items[this.head++] = undefined
+      const dead = e.parked.done
+      if (this.head === this.items.length) {
+        // Emptied: start a fresh array, and no dead entry is left behind.
         this.items = []
         this.head = 0
-        if (e.parked.done) this.dead = 0
+        this.dead = 0
+      } else if (dead) {
+        this.dead--
       }
-      if (!e.parked.done) return e
-      if (this.dead > 0) this.dead--
+      if (!dead) return e
     }
     return undefined
   }
@@ -179,7 +193,7 @@ class WaitQueue {
 const fire = (e: Entry, received: Option.Option<unknown>, closed: boolean): void => {
   const p = e.parked
   p.done = true
-  p.index = e.index
+  p.fired = e
   p.received = received
   p.closed = closed
   const entries = p.entries
@@ -189,11 +203,15 @@ const fire = (e: Entry, received: Option.Option<unknown>, closed: boolean): void
   p.wake()
 }
 
-const withdraw = (p: Parked, own: Entry | undefined): void => {
-  if (p.done) return
-  p.done = true
-  if (own !== undefined) own.queue.markDead()
-  else if (p.entries !== undefined) for (const e of p.entries) e.queue.markDead()
+/** The canceler of a parked operation: withdraw it, or undo a wake-up its fiber never saw. */
+const cancel = (p: Parked, own: Entry | undefined): void => {
+  if (!p.done) {
+    p.done = true
+    if (own !== undefined) own.queue.markDead()
+    else if (p.entries !== undefined) for (const e of p.entries) e.queue.markDead()
+  } else if (!p.committed && p.fired !== undefined && !p.fired.isSend && Option.isSome(p.received)) {
+    p.fired.chan.giveBack(p.received.value)
+  }
 }
 
 /** What a fiber parked on a channel is waiting for; read by `LeakCheck` to describe leaks. */
@@ -223,6 +241,27 @@ class ChanImpl<A> implements Chan<A> {
     this.size++
   }
 
+  /** Puts `a` in front of the buffer, past capacity if need be (only `giveBack` does this). */
+  private unshift(a: A): void {
+    const len = this.buf.length
+    if (this.size === len) {
+      const grown: Array<A | undefined> = new Array(Math.max(1, len * 2))
+      for (let i = 0; i < this.size; i++) grown[i] = this.buf[(this.head + i) % len]
+      this.buf = grown
+      this.head = 0
+    }
+    this.head = (this.head - 1 + this.buf.length) % this.buf.length
+    this.buf[this.head] = a
+    this.size++
+  }
+
+  /** A value taken by a receiver that was interrupted before it saw it: next in line again. */
+  giveBack(a: A): void {
+    const r = this.recvq.shift()
+    if (r !== undefined) fire(r, Option.some(a), false)
+    else this.unshift(a)
+  }
+
   private pop(): A {
     const a = this.buf[this.head] as A
     this.buf[this.head] = undefined
@@ -250,10 +289,12 @@ class ChanImpl<A> implements Chan<A> {
     if (this.size > 0) {
       const a = this.pop()
       // A parked sender may now move its value into the freed slot (Go's FIFO order).
-      const s = this.sendq.shift()
-      if (s !== undefined) {
-        this.push(s.value as A)
-        fire(s, Option.none(), false)
+      if (this.size < this.capacity) {
+        const s = this.sendq.shift()
+        if (s !== undefined) {
+          this.push(s.value as A)
+          fire(s, Option.none(), false)
+        }
       }
       return Option.some(a)
     }
@@ -293,19 +334,29 @@ const impl = <A>(ch: RecvChan<A> | SendChan<A>): ChanImpl<A> => ch as ChanImpl<A
 
 const sendOnClosed = new ChanPanic({ reason: "SendOnClosed" })
 
-/** Parks the current fiber until `p` is fired; interruption withdraws it. */
+/**
+ * Parks the current fiber until `p` is fired. Interruption withdraws it (see `cancel`). The wake-up
+ * commits only if the fiber is not being interrupted; otherwise it becomes an interruption, and the
+ * canceler gives a received value back.
+ */
 const park = (describe: string, register: (p: Parked) => Entry | undefined): Effect.Effect<Parked> =>
   Effect.withFiberRuntime<Parked>((fiber) =>
     Effect.async<Parked>((resume) => {
-      const p: Parked = new Parked(() => {
-        blockedOn.delete(fiber)
-        resume(Effect.succeed(p))
+      const p = new Parked()
+      const commit = Effect.checkInterruptible((interruptible) => {
+        if (interruptible && !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))) return Effect.interrupt
+        p.committed = true
+        return Effect.succeed(p)
       })
+      p.wake = () => {
+        blockedOn.delete(fiber)
+        resume(commit)
+      }
       const own = register(p)
       blockedOn.set(fiber, describe)
       return Effect.sync(() => {
         blockedOn.delete(fiber)
-        withdraw(p, own)
+        cancel(p, own)
       })
     })
   )
@@ -362,7 +413,7 @@ export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
     if (r === CLOSED) return Effect.die(sendOnClosed)
     return Effect.flatMap(
       park("chan send", (p) => {
-        const e = new Entry(p, 0, a, c.sendq)
+        const e = new Entry(p, 0, a, c as ChanImpl<unknown>, true)
         c.sendq.push(e)
         return e
       }),
@@ -384,7 +435,7 @@ export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
     if (v !== undefined) return Effect.succeed(v)
     return Effect.map(
       park("chan receive", (p) => {
-        const e = new Entry(p, 0, undefined, c.recvq)
+        const e = new Entry(p, 0, undefined, c as ChanImpl<unknown>, false)
         c.recvq.push(e)
         return e
       }),
@@ -549,9 +600,8 @@ export const select: {
         for (const i of order) {
           const c = cs[i]!
           if (c.chan.isNil) continue
-          const q = c.kind === "recv" ? c.chan.recvq : c.chan.sendq
-          const e = new Entry(p, i, c.value, q)
-          q.push(e)
+          const e = new Entry(p, i, c.value, c.chan, c.kind === "send")
+          e.queue.push(e)
           entries.push(e)
         }
         p.entries = entries
@@ -559,7 +609,7 @@ export const select: {
       }),
       (p) => {
         if (p.closed) return Effect.die(sendOnClosed)
-        return cs[p.index]!.body(p.received)
+        return cs[p.fired!.index]!.body(p.received)
       }
     )
   })
