@@ -40,11 +40,18 @@ export interface LeakedFiber {
 export class FiberLeak extends Data.TaggedError("FiberLeak")<{
   readonly leaked: ReadonlyArray<LeakedFiber>
 }> {
+  /** Interrupts the leaked fibers (test clean-up after an expected leak). */
+  get interruptLeaked(): Effect.Effect<void> {
+    return Fiber.interruptAll(leakedFibers.get(this) ?? [])
+  }
+
   override get message(): string {
     const lines = this.leaked.map((f) => `  ${formatFiber(f)}`)
     return `found ${this.leaked.length} leaked fiber(s):\n${lines.join("\n")}`
   }
 }
+
+const leakedFibers = new WeakMap<FiberLeak, ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>>>()
 
 /** Renders a fiber the way goleak renders a goroutine header. */
 export const formatFiber = (f: LeakedFiber): string => {
@@ -153,8 +160,10 @@ const settleOn = (sup: TrackingSupervisor, options?: SettleOptions): Effect.Effe
       pause = Math.min(pause * 2, 50)
     }
     if (sup.live.size <= baseline) return
-    const leaked = yield* Effect.forEach([...sup.live], ([fiber, parent]) => describe(fiber, parent))
-    return yield* new FiberLeak({ leaked })
+    const live = [...sup.live]
+    const leak = new FiberLeak({ leaked: yield* Effect.forEach(live, ([fiber, parent]) => describe(fiber, parent)) })
+    leakedFibers.set(leak, live.map(([fiber]) => fiber))
+    return yield* leak
   })
 }
 
@@ -176,9 +185,12 @@ export const track = <A, E, R>(f: (tracker: Tracker) => Effect.Effect<A, E, R>):
   })
 
 /**
- * goleak's `VerifyNone`: runs `self`, then fails with `FiberLeak` if any fiber it started is still
- * alive once it has exited (after a bounded wait, `within`, default 2 s of real time). Otherwise
- * returns what `self` returned, or fails as `self` failed.
+ * goleak's `VerifyNone`: runs `self` in a fiber of its own, then fails with `FiberLeak` if any fiber
+ * it started is still alive once it has exited (after a bounded wait, `within`, default 2 s of real
+ * time). Plain `Effect.fork` children end with `self`'s fiber, as structured concurrency promises;
+ * `forkDaemon`, `forkScoped`/`forkIn` into a scope that outlives `self` are what it catches.
+ * Otherwise returns what `self` returned, or fails as `self` failed. Interrupting the check
+ * interrupts `self`.
  *
  * @since 0.1.0
  */
@@ -188,7 +200,8 @@ export const verifyNone = <A, E, R>(
 ): Effect.Effect<A, E | FiberLeak, R> =>
   Effect.suspend(() => {
     const sup = new TrackingSupervisor()
-    return Effect.supervised(Effect.exit(self), sup).pipe(
+    return Effect.supervised(Effect.fork(self), sup).pipe(
+      Effect.flatMap((fiber) => Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber))),
       Effect.tap(() => settleOn(sup, options?.within === undefined ? {} : { within: options.within })),
       Effect.flatten
     )
