@@ -1,0 +1,136 @@
+/**
+ * A loopback HTTP server that misbehaves on purpose, started and stopped by the tests (a scoped
+ * resource). It records which requests the client aborted, so tests can prove sockets are closed
+ * on cancel.
+ *
+ *   /ok/:id           200, a small body
+ *   /status/:code     that status, a small body
+ *   /reset            destroys the socket before answering (connection reset)
+ *   /hang             never answers
+ *   /drip?ms=N        200, one byte every N ms, forever
+ *   /big?bytes=N      200, N bytes streamed (no content-length)
+ *   /declared-big     200 with content-length 1 GiB, body never sent
+ *   /redirect-loop    302 to itself
+ *   /flaky/:id?fail=N 503 the first N times for this id, then 200
+ */
+import { Effect, Scope } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+
+export interface FaultServer {
+  readonly url: (path: string) => string
+  /** Paths of requests whose client went away before the response finished. */
+  readonly aborted: Array<string>
+  /** Paths of requests received, in arrival order. */
+  readonly received: Array<string>
+  /** Requests being handled right now. */
+  readonly inFlight: () => number
+}
+
+export const start: Effect.Effect<FaultServer, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.async<{ server: http.Server; state: FaultServer }>((resume) => {
+    const aborted: Array<string> = []
+    const received: Array<string> = []
+    const flaky = new Map<string, number>()
+    let inFlight = 0
+    const timers = new Set<NodeJS.Timeout>()
+    const server = http.createServer((req, res) => {
+      const u = new URL(req.url ?? "/", "http://x")
+      const path = u.pathname
+      received.push(path)
+      inFlight++
+      let finished = false
+      res.on("finish", () => (finished = true))
+      res.on("close", () => {
+        inFlight--
+        if (!finished) aborted.push(path)
+      })
+      const [, route, arg] = path.split("/")
+      switch (route) {
+        case "ok":
+          res.end(`ok ${arg}`)
+          return
+        case "status":
+          res.writeHead(Number(arg))
+          res.end(`status ${arg}`)
+          return
+        case "reset":
+          req.socket.destroy()
+          return
+        case "hang":
+          return
+        case "drip": {
+          res.writeHead(200)
+          const t = setInterval(() => res.write("."), Number(u.searchParams.get("ms") ?? "10"))
+          timers.add(t)
+          res.on("close", () => clearInterval(t))
+          return
+        }
+        case "big": {
+          let left = Number(u.searchParams.get("bytes") ?? "1048576")
+          res.writeHead(200)
+          const chunk = Buffer.alloc(64 * 1024, 97)
+          const pump = () => {
+            while (left > 0) {
+              const n = Math.min(left, chunk.length)
+              left -= n
+              if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once("drain", pump)
+            }
+            res.end()
+          }
+          pump()
+          return
+        }
+        case "declared-big":
+          res.writeHead(200, { "content-length": String(1024 ** 3) })
+          res.write("x")
+          return
+        case "redirect-loop":
+          res.writeHead(302, { location: "/redirect-loop" })
+          res.end()
+          return
+        case "flaky": {
+          const failures = flaky.get(arg ?? "") ?? 0
+          if (failures < Number(u.searchParams.get("fail") ?? "1")) {
+            flaky.set(arg ?? "", failures + 1)
+            res.writeHead(503)
+            res.end("try again")
+          } else {
+            res.end(`ok ${arg} after ${failures}`)
+          }
+          return
+        }
+        default:
+          res.writeHead(404)
+          res.end("not found")
+      }
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      resume(Effect.succeed({
+        server,
+        state: {
+          url: (p: string) => `http://127.0.0.1:${port}${p}`,
+          aborted,
+          received,
+          inFlight: () => inFlight
+        }
+      }))
+    })
+    server.on("close", () => timers.forEach(clearInterval))
+  }),
+  ({ server }) =>
+    Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+).pipe(Effect.map(({ state }) => state))
+
+/** A loopback URL nothing listens on (a port that was free a moment ago). */
+export const closedPortUrl: Effect.Effect<string> = Effect.async<string>((resume) => {
+  const s = http.createServer()
+  s.listen(0, "127.0.0.1", () => {
+    const { port } = s.address() as AddressInfo
+    s.close(() => resume(Effect.succeed(`http://127.0.0.1:${port}/`)))
+  })
+})
