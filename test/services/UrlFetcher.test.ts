@@ -61,7 +61,7 @@ describe("UrlFetcher.fetch: Kata 17's self-tests (virtual time)", () => {
       const consumer = yield* Effect.fork(drain(out))
       yield* awaitSuspended(consumer)
       const cancellers = yield* Effect.forEach([1, 2, 3, 4], () => Effect.fork(Scope.close(scope, Exit.void)))
-      const exits = [...(yield* Effect.forEach(cancellers, (f) => Fiber.await(f))), yield* Fiber.await(consumer)]
+      const exits: Array<Exit.Exit<unknown>> = [...(yield* Effect.forEach(cancellers, (f) => Fiber.await(f))), yield* Fiber.await(consumer)]
       expect(exits.every((e) => Exit.isSuccess(e))).toBe(true)
       expect(yield* Chan.isClosed(out)).toBe(true)
       expect(fake.stats.interrupted).toBe(20)
