@@ -97,6 +97,17 @@ export const defaults: FetchOptions = {
 }
 
 /**
+ * What callers pass: any subset of `FetchOptions`, durations in any `Duration.DurationInput` form
+ * (`"2 seconds"`, `Duration.millis(500)`, a number of milliseconds).
+ * @since 0.1.0
+ */
+export type FetchOptionsInput = {
+  readonly [K in keyof FetchOptions]?: FetchOptions[K] extends Duration.Duration | undefined
+    ? Duration.DurationInput | undefined
+    : FetchOptions[K]
+}
+
+/**
  * An option value out of range. Reported before any request is made.
  * @since 0.1.0
  */
@@ -114,29 +125,34 @@ const positiveInt = (option: string, n: number, min: number): Either.Either<numb
     ? Either.right(n)
     : Either.left(new InvalidFetchOptions({ option, detail: `expected an integer >= ${min}, got ${n}` }))
 
-const positiveDuration = (option: string, d: Duration.Duration): Either.Either<Duration.Duration, InvalidFetchOptions> =>
-  Duration.toMillis(d) > 0
-    ? Either.right(d)
+const positiveDuration = (
+  option: string,
+  input: Duration.DurationInput
+): Either.Either<Duration.Duration, InvalidFetchOptions> => {
+  const d = Duration.decodeUnknown(input)
+  return d._tag === "Some" && Duration.toMillis(d.value) > 0
+    ? Either.right(d.value)
     : Either.left(new InvalidFetchOptions({ option, detail: "expected a duration > 0" }))
+}
 
 /**
  * Fills in defaults and checks every value: `Right(options)` or the first bad option.
  * @since 0.1.0
  */
-export const makeOptions = (
-  partial: Partial<FetchOptions> = {}
-): Either.Either<FetchOptions, InvalidFetchOptions> => {
-  const o: FetchOptions = { ...defaults, ...partial }
-  return Either.gen(function*() {
-    yield* positiveInt("concurrency", o.concurrency, 1)
-    yield* positiveInt("retries", o.retries, 0)
-    yield* positiveInt("max-body", o.maxBodyBytes, 1)
-    yield* positiveInt("max-redirects", o.maxRedirects, 0)
-    yield* positiveDuration("timeout", o.timeout)
-    if (o.deadline !== undefined) yield* positiveDuration("deadline", o.deadline)
-    return o
+export const makeOptions = (input: FetchOptionsInput = {}): Either.Either<FetchOptions, InvalidFetchOptions> =>
+  Either.gen(function*() {
+    const o = { ...defaults, ...input }
+    return {
+      concurrency: yield* positiveInt("concurrency", o.concurrency, 1),
+      retries: yield* positiveInt("retries", o.retries, 0),
+      maxBodyBytes: yield* positiveInt("max-body", o.maxBodyBytes, 1),
+      maxRedirects: yield* positiveInt("max-redirects", o.maxRedirects, 0),
+      timeout: yield* positiveDuration("timeout", o.timeout ?? defaults.timeout),
+      retryBase: yield* positiveDuration("retry-base", o.retryBase ?? defaults.retryBase),
+      deadline: o.deadline === undefined ? undefined : yield* positiveDuration("deadline", o.deadline),
+      userAgent: o.userAgent
+    }
   })
-}
 
 // ---------------------------------------------------------------------------------------------
 // Summary

@@ -13,7 +13,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { Chunk, Clock, Duration, Effect, Either, Layer, Metric, MetricBoundaries, Schedule, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import * as Chan from "../domain/Chan.js"
-import type { FetchOptions, FetchOutcome } from "../domain/FetchOutcome.js"
+import type { FetchOptions, FetchOptionsInput, FetchOutcome } from "../domain/FetchOutcome.js"
 import { Fetched, FetchError, InvalidFetchOptions, isTransient, makeOptions } from "../domain/FetchOutcome.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -139,10 +139,10 @@ export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetch
         Effect.withSpan("UrlFetcher.get", { attributes: { url } })
       )
 
-    const options = (partial: Partial<FetchOptions> | undefined) =>
+    const options = (partial: FetchOptionsInput | undefined) =>
       Effect.mapError(makeOptions(partial), (e) => e)
 
-    const get = (url: string, partial?: Partial<FetchOptions>): Effect.Effect<Fetched, FetchError | InvalidFetchOptions> =>
+    const get = (url: string, partial?: FetchOptionsInput): Effect.Effect<Fetched, FetchError | InvalidFetchOptions> =>
       Effect.flatMap(options(partial), (o) => getWith(url, o))
 
     /**
@@ -154,7 +154,7 @@ export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetch
      */
     const fetch = (
       urls: Iterable<string>,
-      partial?: Partial<FetchOptions>
+      partial?: FetchOptionsInput
     ): Effect.Effect<Chan.RecvChan<FetchOutcome>, InvalidFetchOptions, Scope.Scope> =>
       Effect.gen(function*() {
         const o = yield* options(partial)
@@ -177,7 +177,7 @@ export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetch
     /** The same engine as a `Stream` of outcomes, in completion order; ending it cancels the rest. */
     const stream = (
       urls: Iterable<string>,
-      partial?: Partial<FetchOptions>
+      partial?: FetchOptionsInput
     ): Stream.Stream<FetchOutcome, InvalidFetchOptions> =>
       Stream.unwrapScoped(Effect.map(fetch(urls, partial), (out) => Chan.toStream(out)))
 

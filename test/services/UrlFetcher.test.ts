@@ -90,7 +90,7 @@ describe("UrlFetcher.fetch: Kata 17's self-tests (virtual time)", () => {
       const fetcher = yield* UrlFetcher
       const urls = Array.from({ length: 10 }, (_, i) => url(`/slow/100/${i}`))
       const delivered = yield* Effect.scoped(Effect.gen(function*() {
-        const out = yield* fetcher.fetch(urls, { concurrency: 2, deadline: "250 millis" as never })
+        const out = yield* fetcher.fetch(urls, { concurrency: 2, deadline: "250 millis" })
         const consumer = yield* Effect.fork(drain(out))
         yield* TestClock.adjust("1 second")
         return yield* Fiber.join(consumer)
@@ -132,7 +132,7 @@ describe("UrlFetcher.get: typed errors, retries, timeouts (virtual time)", () =>
     const fake = FakeHttp.layer()
     return LeakCheck.verifyNone(Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
-      const f = yield* Effect.fork(Effect.flip(fetcher.get(url("/never/1"), { timeout: "2 seconds" as never, retries: 0 })))
+      const f = yield* Effect.fork(Effect.flip(fetcher.get(url("/never/1"), { timeout: "2 seconds", retries: 0 })))
       yield* TestClock.adjust("2 seconds")
       const e = yield* Fiber.join(f)
       expect(e._tag === "FetchError" && e.reason).toBe("Timeout")
