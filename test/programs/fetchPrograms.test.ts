@@ -1,0 +1,124 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Deferred, Effect, Either, Fiber, Stream, TestClock } from "effect"
+import * as LeakCheck from "../../src/domain/LeakCheck.js"
+import { checkStatus } from "../../src/programs/checkStatus.js"
+import { fetchAll, FetchAllFailed } from "../../src/programs/fetchAll.js"
+import { fetchUrls } from "../../src/programs/fetchUrls.js"
+import { first } from "../../src/programs/first.js"
+import * as FakeHttp from "../support/FakeHttp.js"
+
+const url = (path: string) => `http://fake.test${path}`
+
+class SourceError {
+  readonly _tag = "SourceError"
+  constructor(readonly message: string) {}
+}
+
+describe("fetchAll (seed 001)", () => {
+  it.effect("TestFetchAllSuccess: all sources succeed -> all values, no error", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const values = yield* fetchAll([Effect.succeed("a"), Effect.succeed("b").pipe(Effect.delay("10 millis")), Effect.succeed("c")])
+      expect(values).toEqual(["a", "b", "c"])
+    }).pipe(Effect.fork, Effect.tap(() => TestClock.adjust("10 millis")), Effect.flatMap(Fiber.join))))
+
+  it.effect("TestFetchAllError: the first failure interrupts the rest at once and comes back with the values completed before it", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      let interrupted = 0
+      const slow = Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++)))
+      const failing = Effect.fail(new SourceError("source 3 failed")).pipe(Effect.delay("20 millis"))
+      const f = yield* Effect.fork(Effect.either(fetchAll<string, SourceError, never>([
+        Effect.succeed("early"),
+        slow,
+        failing,
+        slow,
+        Effect.succeed("late").pipe(Effect.delay("1 hour"))
+      ])))
+      yield* TestClock.adjust("20 millis")
+      const result = yield* Fiber.join(f)
+      expect(Either.isLeft(result)).toBe(true)
+      const failure = Either.getLeft(result).pipe((o) => o._tag === "Some" ? o.value : undefined)!
+      expect(failure).toBeInstanceOf(FetchAllFailed)
+      expect(failure.error.message).toBe("source 3 failed")
+      expect(failure.completed).toEqual(["early"])
+      expect(interrupted).toBe(2)
+    })))
+
+  it.effect("TestFetchAllContextCancelled: a caller already interrupted starts no source and no fiber", () =>
+    Effect.gen(function*() {
+      let ran = 0
+      const source = Effect.sync(() => ran++)
+      const started = yield* LeakCheck.track((tracker) =>
+        Effect.gen(function*() {
+          const gate = yield* Deferred.make<void>()
+          const caller = yield* Effect.fork(Deferred.await(gate).pipe(Effect.zipRight(fetchAll([source, source, source]))))
+          yield* Fiber.interrupt(caller) // cancelled before it got to call fetchAll
+          yield* tracker.settle()
+          return yield* tracker.started
+        })
+      )
+      expect(ran).toBe(0)
+      expect(started).toBe(1) // the caller itself, nothing more
+    }))
+})
+
+describe("first (seed 001 first-win)", () => {
+  it.effect("the first success wins and the other mirrors are interrupted at once", () => {
+    const fake = FakeHttp.layer()
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      const f = yield* Effect.fork(first([url("/slow/300/a"), url("/slow/100/b"), url("/never/c"), url("/status/500")], { retries: 0 }))
+      while (fake.stats.started < 4) yield* Effect.yieldNow()
+      yield* TestClock.adjust("100 millis")
+      const winner = yield* Fiber.join(f)
+      expect(winner.url).toBe(url("/slow/100/b"))
+      expect(fake.stats.interrupted).toBe(2)
+    })).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect("if every mirror fails, one typed error lists every failure", () => {
+    const fake = FakeHttp.layer()
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      const e = yield* Effect.flip(first([url("/status/404"), "nope", url("/status/410")], { retries: 0 }))
+      expect(e._tag).toBe("AllFailed")
+      expect(e.failures.map((f) => f.message)).toEqual([
+        `Status: HTTP 404 (${url("/status/404")})`,
+        "InvalidUrl: not an absolute URL (nope)",
+        `Status: HTTP 410 (${url("/status/410")})`
+      ])
+    })).pipe(Effect.provide(fake.layer))
+  })
+})
+
+describe("checkStatus (seed 002: errors as values, stop after N errors)", () => {
+  it.effect("outcomes stream as values; after the 3rd error everything stops", () => {
+    const fake = FakeHttp.layer()
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      const urls = ["a", url("/ok/1"), "b", "c", "d", url("/never/1")]
+      const outcomes = yield* Stream.runCollect(checkStatus(urls, { maxErrors: 3, concurrency: 1 }))
+      expect(Chunk.toReadonlyArray(outcomes).map((o) => o._tag === "Fetched" ? `ok ${o.url}` : `${o.reason} ${o.url}`)).toEqual([
+        "InvalidUrl a",
+        `ok ${url("/ok/1")}`,
+        "InvalidUrl b",
+        "InvalidUrl c"
+      ])
+      // whatever the producer had started beyond that point was cancelled, not left running
+      expect(fake.stats.finished).toBe(1)
+      expect(fake.stats.finished + fake.stats.interrupted).toBe(fake.stats.started)
+    })).pipe(Effect.provide(fake.layer))
+  })
+})
+
+describe("fetchUrls (the fetch command's job)", () => {
+  it.effect("--take N: consumes N outcomes, then the rest are cancelled (the forgotten sender, done right)", () => {
+    const fake = FakeHttp.layer()
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      const seen: Array<string> = []
+      const urls = [url("/ok/1"), url("/ok/2"), ...Array.from({ length: 8 }, (_, i) => url(`/never/${i}`))]
+      const r = yield* fetchUrls(urls, { take: 2, concurrency: 10, onOutcome: (o) => Effect.sync(() => seen.push(o.url)) })
+      expect(r.outcomes.map((o) => o.url)).toEqual(seen)
+      expect(seen.sort()).toEqual([url("/ok/1"), url("/ok/2")])
+      expect(r.stoppedEarly).toBe(true)
+      yield* Effect.yieldNow()
+      expect(fake.stats.interrupted).toBe(8)
+    })).pipe(Effect.provide(fake.layer))
+  })
+})
