@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Data, Effect } from "effect"
-import type { Fetched, FetchError, FetchOptionsInput, InvalidFetchOptions } from "../domain/FetchOutcome.js"
+import type { FetchError, FetchOptionsInput, InvalidFetchOptions } from "../domain/FetchOutcome.js"
 import { UrlFetcher } from "../services/UrlFetcher.js"
 
 /**
@@ -26,9 +26,10 @@ export class AllFailed extends Data.TaggedError("AllFailed")<{
  */
 export const first = Effect.fn("first")(function*(urls: ReadonlyArray<string>, options?: FetchOptionsInput) {
   const fetcher = yield* UrlFetcher
-  // Flipped, a success short-circuits forEach (interrupting the rest) and failures accumulate.
-  return yield* Effect.forEach(urls, (url) => Effect.flip(fetcher.get(url, options)), { concurrency: "unbounded" }).pipe(
-    Effect.flip,
-    Effect.mapError((failures) => new AllFailed({ failures }))
-  ) as Effect.Effect<Fetched, AllFailed>
+  const failures: Array<FetchError | InvalidFetchOptions> = new Array(urls.length)
+  if (urls.length === 0) return yield* new AllFailed({ failures: [] })
+  // raceAll: the first success wins and interrupts the losers; failures are kept in input order.
+  return yield* Effect.raceAll(
+    urls.map((url, i) => Effect.tapError(fetcher.get(url, options), (e) => Effect.sync(() => (failures[i] = e))))
+  ).pipe(Effect.catchAll(() => new AllFailed({ failures })))
 })
