@@ -8,13 +8,17 @@ import { Command, ValidationError } from "@effect/cli"
 import { Effect } from "effect"
 import { badInput, CliExit } from "./CliExit.js"
 import { withCliConsole } from "./Console.js"
+import { defaultJob, fetchCommands } from "./FetchCommand.js"
 
 /** Every subcommand, one module each. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyCommand = Command.Command<any, CliApp.CliApp.Environment, unknown, any>
-const subcommands: ReadonlyArray<AnyCommand> = []
+const subcommands: ReadonlyArray<AnyCommand> = [
+  ...fetchCommands
+]
 
-const root = Command.make("leakproof", {}, () => Effect.void).pipe(
+// With no command: the main job on the embedded demo server.
+const root = Command.make("leakproof", {}, () => defaultJob).pipe(
   Command.withDescription("Go's concurrency patterns on Effect, with no leaked fibers.")
 )
 
