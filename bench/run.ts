@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url"
 const benches: ReadonlyArray<string> = [
   // one line per benchmark script in bench/
   "chan",
+  "fetch",
 ]
 
 const wanted = process.argv.slice(2)

@@ -90,22 +90,33 @@ export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetch
     ): Effect.Effect<{ readonly status: number; readonly body: Uint8Array }, FetchError> => {
       const tooLarge = () =>
         new FetchError({ url, reason: "BodyTooLarge", detail: `body larger than ${o.maxBodyBytes} bytes`, attempts })
-      const http = HttpClient.withScope(HttpClient.followRedirects(client, o.maxRedirects))
-      return Effect.scoped(
-        Effect.gen(function*() {
-          const res = yield* http.get(url, { headers: { "user-agent": o.userAgent } })
-          if (res.status < 200 || res.status >= 300) {
-            const detail = res.status >= 300 && res.status < 400
-              ? `HTTP ${res.status} after ${o.maxRedirects} redirects`
-              : `HTTP ${res.status}`
-            return yield* new FetchError({ url, reason: "Status", status: res.status, detail, attempts })
-          }
-          const declared = Number(res.headers["content-length"])
-          if (Number.isFinite(declared) && declared > o.maxBodyBytes) return yield* tooLarge()
-          const body = yield* readCapped(res.stream, o.maxBodyBytes, tooLarge)
-          return { status: res.status, body }
-        })
-      ).pipe(
+      const http = HttpClient.followRedirects(client, o.maxRedirects)
+      // Every path below reads the body to its end or stops the body stream, which releases the
+      // connection (an unread body would keep it open until garbage collection). This is cheaper
+      // than a scope per request (`HttpClient.withScope`), measured at ~2x on loopback.
+      return Effect.gen(function*() {
+        const res = yield* http.get(url, { headers: { "user-agent": o.userAgent } })
+        if (res.status < 200 || res.status >= 300) {
+          yield* Effect.ignore(readCapped(res.stream, o.maxBodyBytes, tooLarge))
+          const detail = res.status >= 300 && res.status < 400
+            ? `HTTP ${res.status} after ${o.maxRedirects} redirects`
+            : `HTTP ${res.status}`
+          return yield* new FetchError({ url, reason: "Status", status: res.status, detail, attempts })
+        }
+        const length = res.headers["content-length"]
+        const declared = length === undefined ? Number.NaN : Number(length)
+        if (declared > o.maxBodyBytes) {
+          // Stop the body stream after its first chunk: that aborts the transfer.
+          yield* Effect.ignore(Stream.runDrain(Stream.take(res.stream, 1)))
+          return yield* tooLarge()
+        }
+        // A declared length within the limit is read in one go (the socket cannot send more than
+        // it declared); an undeclared one is streamed and cut off at the limit.
+        const body = Number.isSafeInteger(declared)
+          ? new Uint8Array(yield* res.arrayBuffer)
+          : yield* readCapped(res.stream, o.maxBodyBytes, tooLarge)
+        return { status: res.status, body }
+      }).pipe(
         Effect.catchIf(HttpClientError.isHttpClientError, (e) => Effect.fail(fromClientError(url, attempts)(e))),
         Effect.timeoutFail({
           duration: o.timeout,
