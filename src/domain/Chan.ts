@@ -132,8 +132,9 @@ class WaitQueue {
 
   /** The oldest live entry, removed; `undefined` when none is parked. */
   shift(): Entry | undefined {
-    const items = this.items
-    while (this.head < items.length) {
+    // Re-read `this.items` each round: taking the last entry swaps in a fresh array.
+    while (this.head < this.items.length) {
+      const items = this.items
       const e = items[this.head]!
       items[this.head++] = undefined
       if (this.head === items.length) {
