@@ -34,13 +34,15 @@ export const parse = (text: string): Either.Either<Duration.Duration, string> =>
 }
 
 /**
- * Renders a duration the way `parse` reads it (`1.5s`, `250ms`, `2m`), for messages and reports.
+ * Renders a duration the way `parse` reads it, like Go's `Duration.String` without zero parts:
+ * `250ms`, `1.5s`, `1m30s`, `2h`. `parse(format(d))` gives back `d` (to the microsecond).
  * @since 0.1.0
  */
 export const format = (d: Duration.DurationInput): string => {
-  const ms = Duration.toMillis(d)
-  if (ms < 1_000) return `${+ms.toFixed(3)}ms`
-  if (ms < 60_000) return `${+(ms / 1_000).toFixed(3)}s`
-  if (ms < 3_600_000) return `${+(ms / 60_000).toFixed(3)}m`
-  return `${+(ms / 3_600_000).toFixed(3)}h`
+  const total = Math.round(Duration.toMillis(d) * 1000) / 1000
+  if (total < 1_000) return `${total}ms`
+  const h = Math.floor(total / 3_600_000)
+  const m = Math.floor((total % 3_600_000) / 60_000)
+  const s = Math.round((total % 60_000)) / 1_000
+  return `${h > 0 ? `${h}h` : ""}${m > 0 ? `${m}m` : ""}${s > 0 ? `${+s.toFixed(3)}s` : ""}`
 }

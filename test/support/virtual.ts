@@ -4,6 +4,7 @@
  * clean up what a deliberately leaky program left behind.
  */
 import { Chunk, Effect, Fiber, Option, Supervisor, TestClock } from "effect"
+import * as LeakCheck from "../../src/domain/LeakCheck.js"
 
 /**
  * Forks `self`, then repeatedly lets it run and moves the `TestClock` to the earliest pending
@@ -37,3 +38,22 @@ export const thenInterruptLeftovers = <A, E, R>(
     yield* Fiber.interruptAll(leftovers)
     return { value, leftovers: leftovers.length }
   })
+
+/**
+ * For `--leaky` programs: runs `self` under `LeakCheck.track`, asserts nothing itself but returns
+ * the `FiberLeak` that `settle` reported (or `undefined` if nothing leaked), then interrupts the
+ * leaked fibers so the test run itself leaks nothing.
+ */
+export const withLeakReport = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<{ readonly value: A; readonly leak: LeakCheck.FiberLeak | undefined; readonly leftovers: number }, E, R> =>
+  Effect.map(
+    thenInterruptLeftovers(LeakCheck.track((t) =>
+      Effect.gen(function*() {
+        const value = yield* self
+        const leak = yield* t.settle({ within: "20 millis" }).pipe(Effect.flip, Effect.option)
+        return { value, leak: Option.getOrUndefined(leak) }
+      })
+    )),
+    ({ leftovers, value }) => ({ ...value, leftovers })
+  )

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Ref } from "effect"
+import { Clock, Effect } from "effect"
 import * as LeakCheck from "../../domain/LeakCheck.js"
 
 /**
@@ -50,11 +50,10 @@ export interface Journal {
  */
 export const journal: Effect.Effect<Journal> = Effect.gen(function*() {
   const start = yield* Clock.currentTimeMillis
-  const lines = yield* Ref.make<ReadonlyArray<Event>>([])
+  const lines: Array<Event> = []
   return {
-    say: (text) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(lines, (ls) => [...ls, { at: now - start, text }])),
-    events: Ref.get(lines)
+    say: (text) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void lines.push({ at: now - start, text }))),
+    events: Effect.sync(() => lines.slice())
   }
 })
 
