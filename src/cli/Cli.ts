@@ -9,11 +9,12 @@ import { Effect, HashMap, Option } from "effect"
 import { badInput, CliExit } from "./CliExit.js"
 import { withCliConsole } from "./Console.js"
 import * as DemoCommand from "./DemoCommand.js"
+import * as ServeCommand from "./ServeCommand.js"
 
 /** Every subcommand, one module each. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyCommand = Command.Command<any, CliApp.CliApp.Environment, unknown, any>
-const subcommands: ReadonlyArray<AnyCommand> = [DemoCommand.command]
+const subcommands: ReadonlyArray<AnyCommand> = [DemoCommand.command, ServeCommand.command]
 
 const root = Command.make("leakproof", {}, () => Effect.void).pipe(
   Command.withDescription("Go's concurrency patterns on Effect, with no leaked fibers.")
