@@ -5,7 +5,8 @@
  *
  * Routes:
  * - `GET /work?ms=N`: N ms of interruptible work under the deadline: 200 `{ "ms": N, "result": … }`
- *   or 504 `{ "error": … }` at the deadline (the work is interrupted). A client that disconnects
+ *   or 504 `{ "error": … }` at the deadline (the work is interrupted; a result that arrives after
+ *   the deadline is a 504 too). A client that disconnects
  *   early interrupts its request's work too. `ms` must be a whole number in [0, maxWorkMs]: 400
  *   `{ "error": … }` otherwise.
  * - `GET /debug/fibers`: `{ "count": n, "fibers": ["fiber #12 [suspended, started by #3] in …", …] }`
@@ -100,6 +101,7 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
     const host = options.host ?? "127.0.0.1"
     const port = options.port ?? 8080
     const timeout = options.timeout ?? Duration.seconds(5)
+    const timeoutMs = Duration.toMillis(timeout)
     const grace = options.grace ?? Duration.seconds(5)
     const maxWorkMs = options.maxWorkMs ?? 600_000
     const stats = yield* Ref.make<WorkStats>({
@@ -134,11 +136,14 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
       // The work: interruptible at any point (a sleep stands in for I/O).
       const result = yield* Effect.sleep(Duration.millis(ms)).pipe(
         Effect.zipRight(Clock.currentTimeMillis),
-        Effect.map((end) => ({ ms, result: `worked ${end - start}ms` })),
+        Effect.map((end) => ({ ms, result: `worked ${end - start}ms`, late: end - start > timeoutMs })),
         Effect.timeoutOption(timeout),
         Effect.onInterrupt(() => count("aborted"))
       )
-      if (result._tag === "None") {
+      // A stalled event loop can fire the work's timer and the deadline's together, and either
+      // may win the race: like Go's handler checking `ctx.Err()` before replying, a result that
+      // arrives after the deadline is still a 504.
+      if (result._tag === "None" || result.value.late) {
         yield* count("timedOut")
         return HttpServerResponse.unsafeJson(
           { error: `deadline exceeded: ${ms}ms of work, ${DurationArg.format(timeout)} deadline` },
@@ -146,7 +151,7 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
         )
       }
       yield* count("completed")
-      return HttpServerResponse.unsafeJson(result.value)
+      return HttpServerResponse.unsafeJson({ ms: result.value.ms, result: result.value.result })
     })
 
     const fibers = Effect.map(LeakCheck.dumpFibers, (fs) =>
@@ -176,7 +181,9 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
       Effect.gen(function*() {
         nodeServer.close() // stop accepting; the platform's finalizer then has nothing left to wait for
         nodeServer.closeIdleConnections()
-        yield* FiberSet.awaitEmpty(inflight).pipe(Effect.timeoutOption(grace))
+        // Finalizers run uninterruptibly: the wait must be made interruptible for the grace
+        // period to be able to cut it short.
+        yield* Effect.interruptible(FiberSet.awaitEmpty(inflight)).pipe(Effect.timeoutOption(grace))
         yield* FiberSet.clear(inflight)
         nodeServer.closeAllConnections()
       })
