@@ -4,7 +4,7 @@
  * gracefully and exits 0 with no fiber left.
  */
 import { Command, Options } from "@effect/cli"
-import { Console, Duration, Effect, Either } from "effect"
+import { Console, Deferred, Duration, Effect, Either, Exit } from "effect"
 import * as DurationArg from "../domain/DurationArg.js"
 import * as LeakCheck from "../domain/LeakCheck.js"
 import * as WorkServer from "../services/WorkServer.js"
@@ -41,29 +41,24 @@ type Listener = (...args: Array<unknown>) => void
  */
 const withOwnSignals = <A, E, R>(use: (signal: Effect.Effect<NodeJS.Signals>) => Effect.Effect<A, E, R>) =>
   Effect.acquireUseRelease(
-    Effect.sync(() =>
-      signals.map((name) => {
-        const saved = process.listeners(name) as Array<Listener>
-        process.removeAllListeners(name)
-        return [name, saved] as const
+    Effect.gen(function*() {
+      const received = yield* Deferred.make<NodeJS.Signals>()
+      const saved = signals.map((name) => [name, process.listeners(name) as Array<Listener>] as const)
+      const ours = signals.map((name) => {
+        const handler = () => {
+          for (const [n, h] of ours) process.off(n, h)
+          Deferred.unsafeDone(received, Exit.succeed(name))
+        }
+        return [name, handler] as const
       })
-    ),
-    () =>
-      use(Effect.async<NodeJS.Signals>((resume) => {
-        const handlers = signals.map((name) => {
-          const handler = () => {
-            for (const [n, h] of handlers) process.off(n, h)
-            resume(Effect.succeed(name))
-          }
-          process.on(name, handler)
-          return [name, handler] as const
-        })
-        return Effect.sync(() => {
-          for (const [n, h] of handlers) process.off(n, h)
-        })
-      })),
-    (saved) =>
+      for (const [name] of saved) process.removeAllListeners(name)
+      for (const [name, handler] of ours) process.on(name, handler)
+      return { received, saved, ours }
+    }),
+    ({ received }) => use(Deferred.await(received)),
+    ({ ours, saved }) =>
       Effect.sync(() => {
+        for (const [name, handler] of ours) process.off(name, handler)
         for (const [name, listeners] of saved) for (const l of listeners) process.on(name, l)
       })
   )
