@@ -20,6 +20,7 @@ import { rateLimited } from "../programs/patterns/RateLimited.js"
 import { safeCache } from "../programs/patterns/SafeCache.js"
 import { ticker } from "../programs/patterns/Ticker.js"
 import { timeout } from "../programs/patterns/Timeout.js"
+import { badInput } from "./CliExit.js"
 
 const print = (title: string, report: Demo.Report): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -119,8 +120,14 @@ const demos = [
   )
 ] as const
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const names = demos.map((d) => [...Command.getNames(d as Command.Command<any, any, any, any>)][0])
+
 /** The `demo` command and its one subcommand per pattern. */
-export const command = Command.make("demo").pipe(
+export const command = Command.make("demo", {}, () =>
+  Effect.fail(
+    badInput(`which demo? one of: ${names.join(", ")} (see 'leakproof demo --help')`)
+  )).pipe(
   Command.withDescription("Run a pattern from the catalogue (add --leaky to see the seed's bug)"),
   Command.withSubcommands(demos)
 )
