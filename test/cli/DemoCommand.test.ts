@@ -57,6 +57,13 @@ describe.concurrent("leakproof demo", () => {
     expect(r.stdout).toMatch(/expected 5000, got \d+ \([1-9]\d* lost updates\)/)
   })
 
+  it("leakproof demo alone names the demos on stderr, exit 2", async () => {
+    const r = await runCli(["demo"])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toMatch(/^leakproof: which demo\? one of: done-channel, generator, or-channel, .*forgotten-sender \(see 'leakproof demo --help'\)\n$/)
+  })
+
   it("rejects --leaky on a demo that has no leaky version, exit 2", async () => {
     const r = await runCli(["demo", "ticker", "--leaky"])
     expect(r.code).toBe(2)
