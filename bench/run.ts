@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url"
 
 const benches: ReadonlyArray<string> = [
   // one line per benchmark script in bench/
+  "serve",
 ]
 
 const wanted = process.argv.slice(2)
