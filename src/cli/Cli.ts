@@ -4,17 +4,21 @@
  * negative numbers accepted as arguments, no colour codes when piped).
  */
 import type { CliApp, Usage } from "@effect/cli"
-import { Command, ValidationError } from "@effect/cli"
-import { Effect } from "effect"
+import { Command, CommandDescriptor, ValidationError } from "@effect/cli"
+import { Effect, HashMap, Option } from "effect"
 import { badInput, CliExit } from "./CliExit.js"
 import { withCliConsole } from "./Console.js"
 import { defaultJob, fetchCommands } from "./FetchCommand.js"
+import * as DemoCommand from "./DemoCommand.js"
+import * as ServeCommand from "./ServeCommand.js"
 
 /** Every subcommand, one module each. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyCommand = Command.Command<any, CliApp.CliApp.Environment, unknown, any>
 const subcommands: ReadonlyArray<AnyCommand> = [
-  ...fetchCommands
+  ...fetchCommands,
+  DemoCommand.command,
+  ServeCommand.command
 ]
 
 // With no command: the main job on the embedded demo server.
@@ -50,13 +54,18 @@ const flagNames = (usage: Usage.Usage): Array<string> => {
 const checkFlags = (args: ReadonlyArray<string>): CliExit | undefined => {
   const name = args[0]
   const sub = subcommands.find((c) => [...Command.getNames(c)].includes(name ?? ""))
-  const known = new Set([...builtIns, ...flagNames(Command.getUsage(sub ?? root))])
-  for (const arg of sub === undefined ? args : args.slice(1)) {
+  // A command with subcommands of its own (`demo generator`): check against the nested one's flags.
+  const nested = sub === undefined ? Option.none() : HashMap.get(Command.getSubcommands(sub), args[1] ?? "")
+  const usage = Option.isSome(nested)
+    ? CommandDescriptor.getUsage(nested.value)
+    : Command.getUsage(sub ?? root)
+  const known = new Set([...builtIns, ...flagNames(usage)])
+  for (const arg of args.slice(sub === undefined ? 0 : Option.isSome(nested) ? 2 : 1)) {
     if (arg === "--") break
     if (!arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) continue
     const flag = arg.split("=")[0]!
     if (!known.has(flag)) {
-      const where = sub === undefined ? "leakproof" : `leakproof ${name}`
+      const where = sub === undefined ? "leakproof" : Option.isSome(nested) ? `leakproof ${name} ${args[1]}` : `leakproof ${name}`
       return badInput(`unknown flag ${flag} (see '${where} --help')`)
     }
   }

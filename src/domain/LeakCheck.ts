@@ -225,3 +225,34 @@ export const numFibers: Effect.Effect<number> = Effect.gen(function*() {
   }
   return seen.size
 })
+
+/**
+ * Go's goroutine dump (`/debug/pprof/goroutine?debug=1`): every live fiber in the process with
+ * its parent, state and spans, found like `numFibers` (root fibers and their descendants). The
+ * calling fiber is listed as `running` without being asked for its status. Process-wide, so it
+ * includes fibers of unrelated work.
+ *
+ * @since 0.1.0
+ */
+export const dumpFibers: Effect.Effect<ReadonlyArray<LeakedFiber>> = Effect.withFiberRuntime((self) =>
+  Effect.gen(function*() {
+    const parents = new Map<Fiber.RuntimeFiber<unknown, unknown>, number | undefined>()
+    const stack: Array<[Fiber.RuntimeFiber<unknown, unknown>, number | undefined]> = (yield* Fiber.roots).map(
+      (f) => [f, undefined]
+    )
+    while (stack.length > 0) {
+      const [fiber, parent] = stack.pop()!
+      if (parents.has(fiber)) continue
+      parents.set(fiber, parent)
+      for (const child of yield* fiber.children) stack.push([child, fiber.id().id])
+    }
+    return yield* Effect.forEach(
+      [...parents],
+      ([fiber, parent]) =>
+        fiber === (self as Fiber.RuntimeFiber<unknown, unknown>)
+          ? Effect.succeed<LeakedFiber>({ id: fiber.id().id, parent, state: "running", spans: spanNames(fiber) })
+          : describe(fiber, parent),
+      { concurrency: "unbounded" }
+    )
+  })
+)

@@ -1,0 +1,203 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
+import * as Http from "node:http"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
+import * as LeakCheck from "../../src/domain/LeakCheck.js"
+import * as WorkServer from "../../src/services/WorkServer.js"
+
+interface Reply {
+  readonly status: number | "aborted"
+  readonly body: unknown
+}
+
+/**
+ * One GET on a fresh connection (like independent clients; no keep-alive pool that would deliver
+ * a whole round in one burst); `abortAfterMs` plays a client that hangs up early.
+ */
+const get = (url: string, abortAfterMs?: number): Effect.Effect<Reply> =>
+  Effect.async<Reply>((resume) => {
+    const req = Http.get(url, { agent: false }, (res) => {
+      let data = ""
+      res.setEncoding("utf8")
+      res.on("data", (chunk: string) => (data += chunk))
+      res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body: data === "" ? undefined : JSON.parse(data) })))
+      res.on("error", () => resume(Effect.succeed({ status: "aborted", body: undefined })))
+    })
+    req.on("error", (e) =>
+      resume(
+        (e as NodeJS.ErrnoException).code === "ECONNRESET" || req.destroyed
+          ? Effect.succeed({ status: "aborted", body: undefined })
+          : Effect.die(e)
+      )
+    )
+    const timer = abortAfterMs === undefined ? undefined : setTimeout(() => req.destroy(), abortAfterMs)
+    req.on("close", () => clearTimeout(timer))
+    return Effect.sync(() => req.destroy())
+  })
+
+/** Polls `value` until `ok` holds (goleak-style bounded wait on the live clock). */
+const eventually = <A>(value: Effect.Effect<A>, ok: (a: A) => boolean, within: Duration.DurationInput = "3 seconds") =>
+  value.pipe(
+    Effect.filterOrFail(ok, (a) => new Error(`condition not reached, last value ${JSON.stringify(a)}`)),
+    Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo(Duration.decode(within))))
+  )
+
+const heapAfterGc = (() => {
+  v8.setFlagsFromString("--expose-gc")
+  const gc = vm.runInNewContext("gc") as () => void
+  return () => {
+    gc()
+    gc()
+    return process.memoryUsage().heapUsed
+  }
+})()
+
+describe("WorkServer (seed 003's HTTP server leak, done right)", () => {
+  it.live("bad requests get 400 with a clear JSON error", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* WorkServer.make({ port: 0, timeout: "100 millis" })
+      const base = `http://127.0.0.1:${server.port}`
+      for (const q of ["ms=-1", "ms=abc", "ms=1e3", "ms=99999999999", "", "ms=1&ms=2"]) {
+        const r = yield* get(`${base}/work?${q}`)
+        expect(r.status).toBe(400)
+        expect((r.body as { error: string }).error).toMatch(/^ms must be a whole number of milliseconds from 0 to 600000, got /)
+      }
+      expect((yield* get(`${base}/work?ms=abc`)).body).toEqual({
+        error: "ms must be a whole number of milliseconds from 0 to 600000, got 'abc'"
+      })
+      expect((yield* server.stats).badRequests).toBe(7)
+      expect(yield* get(`${base}/healthz`)).toEqual({ status: 200, body: { status: "ok" } })
+    }))))
+
+  it.live("/debug/fibers lists the live fibers, a request parked in its work among them", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* WorkServer.make({ port: 0, timeout: "2 seconds" })
+      const base = `http://127.0.0.1:${server.port}`
+      const before = (yield* get(`${base}/debug/fibers`)).body as { count: number; fibers: Array<string> }
+      const slow = yield* Effect.fork(get(`${base}/work?ms=1500`, 300))
+      yield* eventually(server.stats, (s) => s.started === 1)
+      const during = (yield* get(`${base}/debug/fibers`)).body as { count: number; fibers: Array<string> }
+      expect(during.count).toBeGreaterThan(before.count)
+      expect(during.fibers.length).toBe(during.count)
+      expect(during.fibers.some((f) => /^fiber #\d+ \[suspended.*\] in http\.server GET/.test(f))).toBe(true)
+      expect((yield* Fiber.join(slow)).status).toBe("aborted")
+    }))))
+
+  it.live("a few hundred concurrent requests: every reply right, work interrupted, fibers and heap back to baseline", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* WorkServer.make({ port: 0, timeout: "100 millis" })
+      const base = `http://127.0.0.1:${server.port}`
+      const baseline = yield* LeakCheck.numFibers
+      const heaps: Array<number> = []
+      const rounds = 3
+      const perRound = 250
+      for (let round = 0; round < rounds; round++) {
+        const before = yield* server.stats
+        const plan = Array.from({ length: perRound }, (_, i) => ({
+          // half well within the deadline, half well past it; every 10th client hangs up at 30 ms
+          ms: i % 2 === 0 ? 10 + (i % 30) : 150 + (i % 50),
+          abort: i % 10 === 5 ? 30 : undefined
+        }))
+        const replies = yield* Effect.forEach(plan, (p) => get(`${base}/work?ms=${p.ms}`, p.abort), {
+          concurrency: "unbounded"
+        })
+        const ok = (ms: number) => ({ status: 200, body: { ms, result: expect.stringMatching(/^worked \d+ms$/) } })
+        const late = (ms: number) => ({ status: 504, body: { error: `deadline exceeded: ${ms}ms of work, 100ms deadline` } })
+        replies.forEach((r, i) => {
+          const p = plan[i]!
+          if (p.abort !== undefined) expect(r.status).toBe("aborted")
+          else if (p.ms >= 100) expect(r).toEqual(late(p.ms))
+          // Work well within the deadline answers 200, unless the loaded event loop stalled past
+          // the deadline so that both timers fired together: then 504 is the right answer too.
+          else if (r.status === 200) expect(r).toEqual(ok(p.ms))
+          else expect(r).toEqual(late(p.ms))
+        })
+        const fast = plan.filter((p) => p.abort === undefined && p.ms < 100).length
+        const fastOk = replies.filter((r) => r.status === 200).length
+        expect(fastOk).toBeGreaterThan(fast * 0.75)
+        // Every request that reached a handler ended one way or another, none is still in flight.
+        // (A client that hung up before its request reached a handler never started any work;
+        // one whose disconnect the platform noticed interrupted its work: `aborted`.)
+        const after = yield* eventually(
+          server.stats,
+          (s) => s.inFlight === 0 && s.started === s.completed + s.timedOut + s.aborted
+        )
+        // the server's own account agrees with what the clients saw
+        expect(after.completed - before.completed).toBe(fastOk)
+        expect(after.timedOut - before.timedOut).toBeGreaterThanOrEqual(replies.filter((r) => r.status === 504).length)
+        // every request fiber, work fiber and timeout fiber has ended
+        yield* eventually(LeakCheck.numFibers, (n) => n <= baseline)
+        heaps.push(heapAfterGc())
+      }
+      // memory does not grow with the number of requests served (tolerant bound: 8 MB over 500 more requests)
+      expect(heaps[rounds - 1]! - heaps[0]!).toBeLessThan(8 * 1024 * 1024)
+    }))), 30_000)
+
+  it.live("at the deadline the work is interrupted: 504 at once, and no fiber lingers for the rest of the work", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* WorkServer.make({ port: 0, timeout: "100 millis" })
+      const baseline = yield* LeakCheck.numFibers
+      const start = Date.now()
+      const r = yield* get(`http://127.0.0.1:${server.port}/work?ms=5000`)
+      expect(r).toEqual({ status: 504, body: { error: "deadline exceeded: 5000ms of work, 100ms deadline" } })
+      yield* eventually(LeakCheck.numFibers, (n) => n <= baseline, "500 millis")
+      expect(Date.now() - start).toBeLessThan(1000) // nowhere near the 5 s the work would have taken
+    }))))
+
+  it.live("a client that disconnects early interrupts its request's work", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* WorkServer.make({ port: 0, timeout: "10 seconds" })
+      const ac = new AbortController()
+      const client = yield* Effect.fork(Effect.promise(() =>
+        fetch(`http://127.0.0.1:${server.port}/work?ms=5000`, { signal: ac.signal }).then(() => "answered", () => "aborted")
+      ))
+      yield* eventually(server.stats, (s) => s.started === 1)
+      ac.abort()
+      expect(yield* Fiber.join(client)).toBe("aborted")
+      const s = yield* eventually(server.stats, (s) => s.aborted === 1, "1 second")
+      expect(s).toMatchObject({ started: 1, completed: 0, timedOut: 0, aborted: 1, inFlight: 0 })
+    }))))
+
+  it.live("graceful shutdown: stop accepting, let in-flight requests finish, then no fiber is left", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const server = yield* Scope.extend(WorkServer.make({ port: 0, timeout: "2 seconds", grace: "2 seconds" }), scope)
+      const base = `http://127.0.0.1:${server.port}`
+      const inflight = yield* Effect.fork(Effect.forEach([200, 250, 300], (ms) => get(`${base}/work?ms=${ms}`), { concurrency: "unbounded" }))
+      yield* eventually(server.stats, (s) => s.started === 3)
+      const closed = yield* Deferred.make<void>()
+      yield* Effect.fork(Effect.zipRight(Scope.close(scope, Exit.void), Deferred.succeed(closed, undefined)))
+      const refused = yield* Effect.exit(get(`${base}/healthz`))
+      expect(Exit.isFailure(refused)).toBe(true) // no longer accepting
+      const replies = yield* Fiber.join(inflight)
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200])
+      yield* Deferred.await(closed)
+      expect((yield* server.stats).inFlight).toBe(0)
+    })))
+
+  it.live("graceful shutdown: requests still running after the grace period are interrupted", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const server = yield* Scope.extend(WorkServer.make({ port: 0, timeout: "30 seconds", grace: "100 millis" }), scope)
+      const base = `http://127.0.0.1:${server.port}`
+      const inflight = yield* Effect.fork(get(`${base}/work?ms=20000`))
+      yield* eventually(server.stats, (s) => s.started === 1)
+      const start = Date.now()
+      yield* Scope.close(scope, Exit.void)
+      expect(Date.now() - start).toBeLessThan(2000)
+      const reply = yield* Fiber.join(inflight)
+      expect(reply.status).toBe(503) // the platform's answer for a request interrupted by shutdown
+      const s = yield* server.stats
+      expect(s.aborted).toBe(1)
+      expect(s.inFlight).toBe(0)
+    })))
+
+  it.live("a port already in use is a WorkServerError, not a crash", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const first = yield* WorkServer.make({ port: 0 })
+      const second = yield* Effect.flip(WorkServer.make({ port: first.port }))
+      expect(second.reason).toBe("Listen")
+      expect(second.message).toMatch(new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${first.port}: .*EADDRINUSE`))
+    })))
+})
