@@ -67,6 +67,8 @@ const cases: Array<[string, (c: number) => Promise<unknown>]> = [
 ]
 
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 })
+// Warm up every path first (JIT, connection pools): cold Effect code measures several times slower.
+for (const [, run] of cases) await run(64)
 for (const concurrency of [64, 256]) {
   console.log(`${fmt(N)} GETs of 1 KiB, concurrency ${concurrency}`)
   const rates: Record<string, number> = {}

@@ -11,12 +11,14 @@ import { withCliConsole } from "./Console.js"
 import { defaultJob, fetchCommands } from "./FetchCommand.js"
 import * as DemoCommand from "./DemoCommand.js"
 import * as ServeCommand from "./ServeCommand.js"
+import * as SquaresCommand from "./SquaresCommand.js"
 
 /** Every subcommand, one module each. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyCommand = Command.Command<any, CliApp.CliApp.Environment, unknown, any>
 const subcommands: ReadonlyArray<AnyCommand> = [
   ...fetchCommands,
+  SquaresCommand.command,
   DemoCommand.command,
   ServeCommand.command
 ]
