@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Chunk, Data, Effect, FiberRef, Option, Stream } from "effect"
+import { Cause, Chunk, Data, Effect, FiberId, FiberRef, Option, RuntimeFlags, Stream } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 
@@ -214,8 +214,54 @@ const cancel = (p: Parked, own: Entry | undefined): void => {
   }
 }
 
-/** What a fiber parked on a channel is waiting for; read by `LeakCheck` to describe leaks. */
-export const blockedOn: WeakMap<Fiber.RuntimeFiber<unknown, unknown>, string> = new WeakMap()
+// What a parked fiber waits for. Each park passes one of these sentinel ids as `Effect.async`'s
+// `blockingOn`, so a suspended fiber's status (`FiberStatus.Suspended.blockingOn`) tells what it
+// is blocked on at no cost per park; real fiber ids are never negative.
+const blockingOnSend: FiberId.FiberId = FiberId.make(-1, 0)
+const blockingOnReceive: FiberId.FiberId = FiberId.make(-2, 0)
+const blockingOnSelect: FiberId.FiberId = FiberId.make(-3, 0)
+const blockingOnNil: FiberId.FiberId = FiberId.make(-4, 0)
+const blockingDescriptions: ReadonlyMap<number, string> = new Map([
+  [-1, "chan send"],
+  [-2, "chan receive"],
+  [-3, "select"],
+  [-4, "chan (nil)"]
+])
+
+/**
+ * What a suspended fiber is blocked on, from its status's `blockingOn`: `chan send`,
+ * `chan receive`, `select`, `chan (nil)`, or `undefined` when it is not parked on a channel.
+ * Read by `LeakCheck` to describe leaks (Go's `[chan send]` in a goroutine dump).
+ *
+ * @since 0.1.0
+ */
+export const describeBlockingOn = (blockingOn: FiberId.FiberId): string | undefined =>
+  blockingOn._tag === "Runtime" && blockingOn.id < 0 ? blockingDescriptions.get(blockingOn.id) : undefined
+
+/**
+ * What a fiber parked on a channel is waiting for. Kept for compatibility: it is no longer written
+ * on every park (that cost a WeakMap update per blocking operation); `get` answers from the
+ * fiber's own blocking state instead. Prefer `describeBlockingOn` on a fiber's
+ * `FiberStatus.Suspended`.
+ *
+ * @since 0.1.0
+ * @deprecated use `describeBlockingOn(status.blockingOn)`
+ */
+export const blockedOn: WeakMap<Fiber.RuntimeFiber<unknown, unknown>, string> = new (class extends WeakMap<
+  Fiber.RuntimeFiber<unknown, unknown>,
+  string
+> {
+  override get(fiber: Fiber.RuntimeFiber<unknown, unknown>): string | undefined {
+    const own = super.get(fiber)
+    if (own !== undefined) return own
+    // The runtime's record of the current async wait (cleared when the fiber resumes).
+    const b = (fiber as unknown as { readonly _asyncBlockingOn?: FiberId.FiberId | null })._asyncBlockingOn
+    return b == null ? undefined : describeBlockingOn(b)
+  }
+  override has(fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean {
+    return this.get(fiber) !== undefined
+  }
+})()
 
 const SENT = 0
 const CLOSED = 1
@@ -339,27 +385,24 @@ const sendOnClosed = new ChanPanic({ reason: "SendOnClosed" })
  * commits only if the fiber is not being interrupted; otherwise it becomes an interruption, and the
  * canceler gives a received value back.
  */
-const park = (describe: string, register: (p: Parked) => Entry | undefined): Effect.Effect<Parked> =>
-  Effect.withFiberRuntime<Parked>((fiber) =>
-    Effect.async<Parked>((resume) => {
-      const p = new Parked()
-      const commit = Effect.checkInterruptible((interruptible) => {
-        if (interruptible && !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))) return Effect.interrupt
-        p.committed = true
-        return Effect.succeed(p)
-      })
-      p.wake = () => {
-        blockedOn.delete(fiber)
-        resume(commit)
-      }
-      const own = register(p)
-      blockedOn.set(fiber, describe)
-      return Effect.sync(() => {
-        blockedOn.delete(fiber)
-        cancel(p, own)
-      })
-    })
-  )
+const park = (blockingOn: FiberId.FiberId, register: (p: Parked) => Entry | undefined): Effect.Effect<Parked> =>
+  Effect.async<Parked>((resume) => {
+    const p = new Parked()
+    p.wake = () => resume(commit(p))
+    const own = register(p)
+    return Effect.sync(() => cancel(p, own))
+  }, blockingOn)
+
+/** The effect a woken fiber resumes with (allocated only on wake). */
+const commit = (p: Parked): Effect.Effect<Parked> =>
+  Effect.withFiberRuntime<Parked>((fiber, status) => {
+    if (
+      RuntimeFlags.interruptible(status.runtimeFlags) &&
+      !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))
+    ) return Effect.interrupt
+    p.committed = true
+    return Effect.succeed(p)
+  })
 
 // ---------------------------------------------------------------------------------------------
 // Constructors
@@ -412,7 +455,7 @@ export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
     if (r === SENT) return Effect.void
     if (r === CLOSED) return Effect.die(sendOnClosed)
     return Effect.flatMap(
-      park("chan send", (p) => {
+      park(blockingOnSend, (p) => {
         const e = new Entry(p, 0, a, c as ChanImpl<unknown>, true)
         c.sendq.push(e)
         return e
@@ -434,7 +477,7 @@ export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
     const v = c.tryRecv()
     if (v !== undefined) return Effect.succeed(v)
     return Effect.map(
-      park("chan receive", (p) => {
+      park(blockingOnReceive, (p) => {
         const e = new Entry(p, 0, undefined, c as ChanImpl<unknown>, false)
         c.recvq.push(e)
         return e
@@ -491,12 +534,7 @@ export const isClosed = <A>(ch: RecvChan<A> | SendChan<A>): Effect.Effect<boolea
   Effect.sync(() => impl(ch).closed)
 
 /** Parks without a timer (unlike `Effect.never`), so a leaked waiter does not keep node alive. */
-const blockForever: Effect.Effect<never> = Effect.withFiberRuntime<never>((fiber) =>
-  Effect.async<never>(() => {
-    blockedOn.set(fiber, "chan (nil)")
-    return Effect.sync(() => blockedOn.delete(fiber))
-  })
-)
+const blockForever: Effect.Effect<never> = Effect.async<never>((_resume) => {}, blockingOnNil)
 
 // ---------------------------------------------------------------------------------------------
 // select
@@ -595,7 +633,7 @@ export const select: {
     if (options !== undefined) return options.default()
     if (live === 0) return blockForever
     return Effect.flatMap(
-      park("select", (p) => {
+      park(blockingOnSelect, (p) => {
         const entries: Array<Entry> = []
         for (const i of order) {
           const c = cs[i]!
