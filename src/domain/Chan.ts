@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Chunk, Data, Effect, FiberRef, Option, Stream } from "effect"
+import { Cause, Chunk, Data, Effect, FiberId, FiberRef, Option, RuntimeFlags, Stream } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 
@@ -92,10 +92,17 @@ export type Done = RecvChan<unknown>
 // Internals
 // ---------------------------------------------------------------------------------------------
 
+/** What a receive got when the channel was closed and drained (Go's `ok == false`). */
+const CLOSED_EMPTY: unique symbol = Symbol("leakproof/Chan/closed")
+/** `tryRecv` found nothing ready (it would block). */
+const WOULD_BLOCK: unique symbol = Symbol("leakproof/Chan/wouldBlock")
+type Received = unknown // a value, or CLOSED_EMPTY
+
 /**
- * One parked operation: a plain send/receive, or a whole `select` (then each of its cases has an
- * entry in its channel's queue, all pointing at the same `Parked`). `done` is Go's `selectDone`:
- * the first channel operation that sets it wins, every other entry is dead from then on.
+ * One parked operation: a plain send/receive, or a whole `select`. A plain operation is its own
+ * (only) queue entry, so parking it allocates one object; a `select` has one `Entry` per case in
+ * its channel's queue, all pointing at the same `Parked`. `done` is Go's `selectDone`: the first
+ * channel operation that sets it wins, every other entry is dead from then on.
  *
  * A fired operation is *committed* only when its fiber actually resumes. Interruption can overtake
  * the wake-up (the fiber was told to stop before it ran again); then the canceler finds the
@@ -106,17 +113,29 @@ export type Done = RecvChan<unknown>
 class Parked {
   done = false
   committed = false
-  /** The entry that fired. */
-  fired: Entry | undefined = undefined
-  /** What a receive case got; `closed` tells a send case that the channel was closed under it. */
-  received: Option.Option<unknown> = Option.none()
+  /** The entry that fired (for a plain operation, the `Parked` itself). */
+  fired: Entry | Parked | undefined = undefined
+  /** What a receive case got (a value or `CLOSED_EMPTY`); `closed` tells a send case that the
+   *  channel was closed under it. */
+  received: Received = CLOSED_EMPTY
   closed = false
   entries: Array<Entry> | undefined = undefined
-  wake: () => void = noop
+  resume: (effect: Effect.Effect<any, any, any>) => void = noop
+  /** Builds the effect the woken fiber resumes with, from this (fired) operation. */
+  result: (p: Parked) => Effect.Effect<any, any, any> = resultVoid
+  readonly parked: Parked = this
+  constructor(
+    readonly index: number,
+    readonly value: unknown,
+    readonly chan: ChanImpl<unknown>,
+    readonly isSend: boolean
+  ) {}
 }
 
 const noop = (): void => {}
+const resultVoid = (): Effect.Effect<void> => Effect.void
 
+/** One case of a parked `select` in its channel's queue. */
 class Entry {
   constructor(
     readonly parked: Parked,
@@ -125,33 +144,34 @@ class Entry {
     readonly chan: ChanImpl<unknown>,
     readonly isSend: boolean
   ) {}
-  get queue(): WaitQueue {
-    return this.isSend ? this.chan.sendq : this.chan.recvq
-  }
 }
+
+type QueueItem = Entry | Parked
+
+const queueOf = (e: QueueItem): WaitQueue => e.isSend ? e.chan.sendq : e.chan.recvq
 
 /**
  * FIFO of parked entries with lazy deletion: withdrawing an entry is O(1) (its `Parked` is marked
  * done); dead entries are skipped on dequeue and swept when they outnumber the live ones.
  */
 class WaitQueue {
-  private items: Array<Entry | undefined> = []
+  private items: Array<QueueItem | undefined> = []
   private head = 0
   private dead = 0
 
-  push(e: Entry): void {
+  push(e: QueueItem): void {
     this.items.push(e)
   }
 
   /** The oldest live entry, removed; `undefined` when none is parked. */
-  shift(): Entry | undefined {
+  shift(): QueueItem | undefined {
     while (this.head < this.items.length) {
       const e = this.items[this.head]!
       this.items[this.head++] = undefined
       const dead = e.parked.done
       if (this.head === this.items.length) {
-        // Emptied: start a fresh array, and no dead entry is left behind.
-        this.items = []
+        // Emptied: reuse the array from the start, and no dead entry is left behind.
+        this.items.length = 0
         this.head = 0
         this.dead = 0
       } else if (dead) {
@@ -167,7 +187,7 @@ class WaitQueue {
     this.dead++
     const pending = this.items.length - this.head
     if (this.dead > 64 && this.dead * 2 > pending) {
-      const live: Array<Entry | undefined> = []
+      const live: Array<QueueItem | undefined> = []
       for (let i = this.head; i < this.items.length; i++) {
         const e = this.items[i]!
         if (!e.parked.done) live.push(e)
@@ -182,15 +202,15 @@ class WaitQueue {
     return this.items.length - this.head - this.dead
   }
 
-  drain(): Array<Entry> {
-    const out: Array<Entry> = []
+  drain(): Array<QueueItem> {
+    const out: Array<QueueItem> = []
     for (let e = this.shift(); e !== undefined; e = this.shift()) out.push(e)
     this.dead = 0
     return out
   }
 }
 
-const fire = (e: Entry, received: Option.Option<unknown>, closed: boolean): void => {
+const fire = (e: QueueItem, received: Received, closed: boolean): void => {
   const p = e.parked
   p.done = true
   p.fired = e
@@ -198,24 +218,70 @@ const fire = (e: Entry, received: Option.Option<unknown>, closed: boolean): void
   p.closed = closed
   const entries = p.entries
   if (entries !== undefined) {
-    for (const other of entries) if (other !== e) other.queue.markDead()
+    for (const other of entries) if (other !== e) queueOf(other).markDead()
   }
-  p.wake()
+  p.resume(commit(p))
 }
 
 /** The canceler of a parked operation: withdraw it, or undo a wake-up its fiber never saw. */
-const cancel = (p: Parked, own: Entry | undefined): void => {
+const cancel = (p: Parked): void => {
   if (!p.done) {
     p.done = true
-    if (own !== undefined) own.queue.markDead()
-    else if (p.entries !== undefined) for (const e of p.entries) e.queue.markDead()
-  } else if (!p.committed && p.fired !== undefined && !p.fired.isSend && Option.isSome(p.received)) {
-    p.fired.chan.giveBack(p.received.value)
+    if (p.entries !== undefined) for (const e of p.entries) queueOf(e).markDead()
+    else queueOf(p).markDead()
+  } else if (!p.committed && p.fired !== undefined && !p.fired.isSend && p.received !== CLOSED_EMPTY) {
+    p.fired.chan.giveBack(p.received)
   }
 }
 
-/** What a fiber parked on a channel is waiting for; read by `LeakCheck` to describe leaks. */
-export const blockedOn: WeakMap<Fiber.RuntimeFiber<unknown, unknown>, string> = new WeakMap()
+// What a parked fiber waits for. Each park passes one of these sentinel ids as `Effect.async`'s
+// `blockingOn`, so a suspended fiber's status (`FiberStatus.Suspended.blockingOn`) tells what it
+// is blocked on at no cost per park; real fiber ids are never negative.
+const blockingOnSend: FiberId.FiberId = FiberId.make(-1, 0)
+const blockingOnReceive: FiberId.FiberId = FiberId.make(-2, 0)
+const blockingOnSelect: FiberId.FiberId = FiberId.make(-3, 0)
+const blockingOnNil: FiberId.FiberId = FiberId.make(-4, 0)
+const blockingDescriptions: ReadonlyMap<number, string> = new Map([
+  [-1, "chan send"],
+  [-2, "chan receive"],
+  [-3, "select"],
+  [-4, "chan (nil)"]
+])
+
+/**
+ * What a suspended fiber is blocked on, from its status's `blockingOn`: `chan send`,
+ * `chan receive`, `select`, `chan (nil)`, or `undefined` when it is not parked on a channel.
+ * Read by `LeakCheck` to describe leaks (Go's `[chan send]` in a goroutine dump).
+ *
+ * @since 0.1.0
+ */
+export const describeBlockingOn = (blockingOn: FiberId.FiberId): string | undefined =>
+  blockingOn._tag === "Runtime" && blockingOn.id < 0 ? blockingDescriptions.get(blockingOn.id) : undefined
+
+/**
+ * What a fiber parked on a channel is waiting for. Kept for compatibility: it is no longer written
+ * on every park (that cost a WeakMap update per blocking operation); `get` answers from the
+ * fiber's own blocking state instead. Prefer `describeBlockingOn` on a fiber's
+ * `FiberStatus.Suspended`.
+ *
+ * @since 0.1.0
+ * @deprecated use `describeBlockingOn(status.blockingOn)`
+ */
+export const blockedOn: WeakMap<Fiber.RuntimeFiber<unknown, unknown>, string> = new (class extends WeakMap<
+  Fiber.RuntimeFiber<unknown, unknown>,
+  string
+> {
+  override get(fiber: Fiber.RuntimeFiber<unknown, unknown>): string | undefined {
+    const own = super.get(fiber)
+    if (own !== undefined) return own
+    // The runtime's record of the current async wait (cleared when the fiber resumes).
+    const b = (fiber as unknown as { readonly _asyncBlockingOn?: FiberId.FiberId | null })._asyncBlockingOn
+    return b == null ? undefined : describeBlockingOn(b)
+  }
+  override has(fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean {
+    return this.get(fiber) !== undefined
+  }
+})()
 
 const SENT = 0
 const CLOSED = 1
@@ -258,7 +324,7 @@ class ChanImpl<A> implements Chan<A> {
   /** A value taken by a receiver that was interrupted before it saw it: next in line again. */
   giveBack(a: A): void {
     const r = this.recvq.shift()
-    if (r !== undefined) fire(r, Option.some(a), false)
+    if (r !== undefined) fire(r, a, false)
     else this.unshift(a)
   }
 
@@ -274,7 +340,7 @@ class ChanImpl<A> implements Chan<A> {
     if (this.closed) return CLOSED
     const r = this.recvq.shift()
     if (r !== undefined) {
-      fire(r, Option.some(a), false)
+      fire(r, a, false)
       return SENT
     }
     if (this.size < this.capacity) {
@@ -284,8 +350,8 @@ class ChanImpl<A> implements Chan<A> {
     return BLOCKED
   }
 
-  /** A received value, `none` if closed and drained, `undefined` if it would block. */
-  tryRecv(): Option.Option<A> | undefined {
+  /** A received value, `CLOSED_EMPTY` if closed and drained, `WOULD_BLOCK` if it would block. */
+  tryRecv(): A | typeof CLOSED_EMPTY | typeof WOULD_BLOCK {
     if (this.size > 0) {
       const a = this.pop()
       // A parked sender may now move its value into the freed slot (Go's FIFO order).
@@ -293,26 +359,26 @@ class ChanImpl<A> implements Chan<A> {
         const s = this.sendq.shift()
         if (s !== undefined) {
           this.push(s.value as A)
-          fire(s, Option.none(), false)
+          fire(s, CLOSED_EMPTY, false)
         }
       }
-      return Option.some(a)
+      return a
     }
     const s = this.sendq.shift()
     if (s !== undefined) {
-      fire(s, Option.none(), false)
-      return Option.some(s.value as A)
+      fire(s, CLOSED_EMPTY, false)
+      return s.value as A
     }
-    if (this.closed) return Option.none()
-    return undefined
+    if (this.closed) return CLOSED_EMPTY
+    return WOULD_BLOCK
   }
 
   /** Up to `max` values at once without blocking (buffer first, then parked senders). */
   drainUpTo(max: number, out: Array<A>): void {
     while (out.length < max) {
       const v = this.tryRecv()
-      if (v === undefined || Option.isNone(v)) return
-      out.push(v.value)
+      if (v === WOULD_BLOCK || v === CLOSED_EMPTY) return
+      out.push(v)
     }
   }
 
@@ -320,8 +386,8 @@ class ChanImpl<A> implements Chan<A> {
     if (this.isNil) return new ChanPanic({ reason: "CloseOfNil" })
     if (this.closed) return new ChanPanic({ reason: "CloseOfClosed" })
     this.closed = true
-    for (const r of this.recvq.drain()) fire(r, Option.none(), false)
-    for (const s of this.sendq.drain()) fire(s, Option.none(), true)
+    for (const r of this.recvq.drain()) fire(r, CLOSED_EMPTY, false)
+    for (const s of this.sendq.drain()) fire(s, CLOSED_EMPTY, true)
     return undefined
   }
 
@@ -335,31 +401,56 @@ const impl = <A>(ch: RecvChan<A> | SendChan<A>): ChanImpl<A> => ch as ChanImpl<A
 const sendOnClosed = new ChanPanic({ reason: "SendOnClosed" })
 
 /**
- * Parks the current fiber until `p` is fired. Interruption withdraws it (see `cancel`). The wake-up
- * commits only if the fiber is not being interrupted; otherwise it becomes an interruption, and the
- * canceler gives a received value back.
+ * Parks the current fiber on `p` until `p` is fired, then completes with `p.result(p)`.
+ * Interruption withdraws it (see `cancel`). The wake-up commits only if the fiber is not being
+ * interrupted; otherwise it becomes an interruption, and the canceler gives a received value back.
+ *
+ * `attempt` runs when the fiber actually suspends: it retries the operation (the channel may have
+ * changed if the fiber yielded to the scheduler since its first try) and either returns the
+ * result, or enqueues `p` and returns `undefined`. Check-and-enqueue is thus one synchronous step,
+ * as under Go's channel lock, so a sender and a receiver can never both end up parked.
  */
-const park = (describe: string, register: (p: Parked) => Entry | undefined): Effect.Effect<Parked> =>
-  Effect.withFiberRuntime<Parked>((fiber) =>
-    Effect.async<Parked>((resume) => {
-      const p = new Parked()
-      const commit = Effect.checkInterruptible((interruptible) => {
-        if (interruptible && !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))) return Effect.interrupt
-        p.committed = true
-        return Effect.succeed(p)
-      })
-      p.wake = () => {
-        blockedOn.delete(fiber)
-        resume(commit)
-      }
-      const own = register(p)
-      blockedOn.set(fiber, describe)
-      return Effect.sync(() => {
-        blockedOn.delete(fiber)
-        cancel(p, own)
-      })
-    })
-  )
+const park = <A, E, R>(
+  blockingOn: FiberId.FiberId,
+  p: Parked,
+  attempt: (p: Parked) => Effect.Effect<A, E, R> | undefined
+): Effect.Effect<A, E, R> =>
+  Effect.async<A, E, R>((resume) => {
+    const now = attempt(p)
+    if (now !== undefined) return resume(now)
+    p.resume = resume
+    return Effect.sync(() => cancel(p))
+  }, blockingOn)
+
+const attemptSend = (p: Parked): Effect.Effect<void> | undefined => {
+  const r = p.chan.trySend(p.value)
+  if (r === SENT) return Effect.void
+  if (r === CLOSED) return Effect.die(sendOnClosed)
+  p.chan.sendq.push(p)
+  return undefined
+}
+
+const attemptReceive = (p: Parked): Effect.Effect<Option.Option<unknown>> | undefined => {
+  const v = p.chan.tryRecv()
+  if (v !== WOULD_BLOCK) return Effect.succeed(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
+  p.chan.recvq.push(p)
+  return undefined
+}
+
+/** The effect a woken fiber resumes with (allocated only on wake). */
+const commit = (p: Parked): Effect.Effect<unknown, unknown, unknown> =>
+  Effect.withFiberRuntime((fiber, status) => {
+    if (
+      RuntimeFlags.interruptible(status.runtimeFlags) &&
+      !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))
+    ) return Effect.interrupt
+    p.committed = true
+    return p.result(p)
+  })
+
+const resultSend = (p: Parked): Effect.Effect<void> => p.closed ? Effect.die(sendOnClosed) : Effect.void
+const resultReceive = (p: Parked): Effect.Effect<Option.Option<unknown>> =>
+  Effect.succeed(p.received === CLOSED_EMPTY ? Option.none() : Option.some(p.received))
 
 // ---------------------------------------------------------------------------------------------
 // Constructors
@@ -411,14 +502,9 @@ export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
     const r = c.trySend(a)
     if (r === SENT) return Effect.void
     if (r === CLOSED) return Effect.die(sendOnClosed)
-    return Effect.flatMap(
-      park("chan send", (p) => {
-        const e = new Entry(p, 0, a, c as ChanImpl<unknown>, true)
-        c.sendq.push(e)
-        return e
-      }),
-      (p) => (p.closed ? Effect.die(sendOnClosed) : Effect.void)
-    )
+    const p = new Parked(0, a, c as ChanImpl<unknown>, true)
+    p.result = resultSend
+    return park(blockingOnSend, p, attemptSend)
   })
 
 /**
@@ -432,15 +518,10 @@ export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
     const c = impl(ch)
     if (c.isNil) return blockForever
     const v = c.tryRecv()
-    if (v !== undefined) return Effect.succeed(v)
-    return Effect.map(
-      park("chan receive", (p) => {
-        const e = new Entry(p, 0, undefined, c as ChanImpl<unknown>, false)
-        c.recvq.push(e)
-        return e
-      }),
-      (p) => p.received as Option.Option<A>
-    )
+    if (v !== WOULD_BLOCK) return Effect.succeed(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
+    const p = new Parked(0, undefined, c as ChanImpl<unknown>, false)
+    p.result = resultReceive
+    return park(blockingOnReceive, p, attemptReceive) as Effect.Effect<Option.Option<A>>
   })
 
 /**
@@ -491,12 +572,7 @@ export const isClosed = <A>(ch: RecvChan<A> | SendChan<A>): Effect.Effect<boolea
   Effect.sync(() => impl(ch).closed)
 
 /** Parks without a timer (unlike `Effect.never`), so a leaked waiter does not keep node alive. */
-const blockForever: Effect.Effect<never> = Effect.withFiberRuntime<never>((fiber) =>
-  Effect.async<never>(() => {
-    blockedOn.set(fiber, "chan (nil)")
-    return Effect.sync(() => blockedOn.delete(fiber))
-  })
-)
+const blockForever: Effect.Effect<never> = Effect.async<never>((_resume) => {}, blockingOnNil)
 
 // ---------------------------------------------------------------------------------------------
 // select
@@ -578,40 +654,47 @@ export const select: {
       order[i] = order[j]!
       order[j] = i
     }
-    let live = 0
-    for (const i of order) {
-      const c = cs[i]!
-      if (c.chan.isNil) continue
-      live++
-      if (c.kind === "recv") {
-        const v = c.chan.tryRecv()
-        if (v !== undefined) return c.body(v)
-      } else {
-        const r = c.chan.trySend(c.value)
-        if (r === SENT) return c.body(Option.none())
-        if (r === CLOSED) return Effect.die(sendOnClosed)
-      }
-    }
-    if (options !== undefined) return options.default()
-    if (live === 0) return blockForever
-    return Effect.flatMap(
-      park("select", (p) => {
-        const entries: Array<Entry> = []
-        for (const i of order) {
-          const c = cs[i]!
-          if (c.chan.isNil) continue
-          const e = new Entry(p, i, c.value, c.chan, c.kind === "send")
-          e.queue.push(e)
-          entries.push(e)
+    const poll = (): Effect.Effect<any, any, any> | undefined => {
+      for (const i of order) {
+        const c = cs[i]!
+        if (c.chan.isNil) continue
+        if (c.kind === "recv") {
+          const v = c.chan.tryRecv()
+          if (v !== WOULD_BLOCK) return c.body(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
+        } else {
+          const r = c.chan.trySend(c.value)
+          if (r === SENT) return c.body(Option.none())
+          if (r === CLOSED) return Effect.die(sendOnClosed)
         }
-        p.entries = entries
-        return undefined
-      }),
-      (p) => {
-        if (p.closed) return Effect.die(sendOnClosed)
-        return cs[p.fired!.index]!.body(p.received)
       }
-    )
+      return undefined
+    }
+    const ready = poll()
+    if (ready !== undefined) return ready
+    if (options !== undefined) return options.default()
+    let live = 0
+    for (const c of cs) if (!c.chan.isNil) live++
+    if (live === 0) return blockForever
+    const p = new Parked(-1, undefined, undefined as unknown as ChanImpl<unknown>, false)
+    p.result = (p) => {
+      if (p.closed) return Effect.die(sendOnClosed)
+      const c = cs[p.fired!.index]!
+      return c.body(c.kind === "send" || p.received === CLOSED_EMPTY ? Option.none() : Option.some(p.received))
+    }
+    return park(blockingOnSelect, p, (p) => {
+      const now = poll()
+      if (now !== undefined) return now
+      const entries: Array<Entry> = []
+      for (const i of order) {
+        const c = cs[i]!
+        if (c.chan.isNil) continue
+        const e = new Entry(p, i, c.value, c.chan, c.kind === "send")
+        queueOf(e).push(e)
+        entries.push(e)
+      }
+      p.entries = entries
+      return undefined
+    })
   })
 
 // ---------------------------------------------------------------------------------------------

@@ -16,9 +16,10 @@
  * @since 0.1.0
  */
 import { Clock, Data, Duration, Effect, Exit, Fiber, FiberStatus, Option, Supervisor } from "effect"
+import type * as FiberId from "effect/FiberId"
 import type * as Context from "effect/Context"
 import type * as Tracer from "effect/Tracer"
-import { blockedOn } from "./Chan.js"
+import { describeBlockingOn } from "./Chan.js"
 
 /**
  * One fiber that outlived the checked effect.
@@ -129,12 +130,11 @@ const describe = (
       onTimeout: () => Option.none<FiberStatus.FiberStatus>()
     }).pipe(Effect.withClock(liveClock)),
     (status) => {
-      const chan = blockedOn.get(fiber)
       const state = Option.match(status, {
         onNone: () => "running",
         onSome: (s) =>
           FiberStatus.isSuspended(s)
-            ? chan === undefined ? "suspended" : `suspended: ${chan}`
+            ? suspendedState(s.blockingOn)
             : FiberStatus.isRunning(s)
             ? "running"
             : "finalizing"
@@ -142,6 +142,11 @@ const describe = (
       return { id: fiber.id().id, parent, state, spans: spanNames(fiber) }
     }
   )
+
+const suspendedState = (blockingOn: FiberId.FiberId): string => {
+  const chan = describeBlockingOn(blockingOn)
+  return chan === undefined ? "suspended" : `suspended: ${chan}`
+}
 
 const liveClock = Clock.make()
 
