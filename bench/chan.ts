@@ -12,6 +12,8 @@ import * as LeakCheck from "../src/domain/LeakCheck.js"
 const quick = process.env["BENCH_QUICK"] === "1"
 const N = quick ? 100_000 : 1_000_000
 const PARKED = quick ? 20_000 : 100_000
+/** Messages per run: a short run per case to warm up, then N. */
+let count = N
 
 const oneWay = (
   send: (i: number) => Effect.Effect<unknown>,
@@ -19,9 +21,9 @@ const oneWay = (
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
     const producer = yield* Effect.fork(Effect.gen(function*() {
-      for (let i = 0; i < N; i++) yield* send(i)
+      for (let i = 0; i < count; i++) yield* send(i)
     }))
-    for (let got = 0; got < N; got++) yield* receive
+    for (let got = 0; got < count; got++) yield* receive
     yield* Fiber.join(producer)
   })
 
@@ -31,10 +33,10 @@ const batched = (
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
     const producer = yield* Effect.fork(Effect.gen(function*() {
-      for (let i = 0; i < N; i++) yield* send(i)
+      for (let i = 0; i < count; i++) yield* send(i)
     }))
     let got = 0
-    while (got < N) got += (yield* receiveMany).length
+    while (got < count) got += (yield* receiveMany).length
     yield* Fiber.join(producer)
   })
 
@@ -56,6 +58,10 @@ const cases: Record<string, () => Effect.Effect<void>> = {
 const rates: Record<string, number> = {}
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 })
 
+// Warm up every case first: whichever runs first would otherwise pay the JIT for all of them.
+count = 20_000
+for (const make of Object.values(cases)) await Effect.runPromise(make())
+count = N
 console.log(`${N.toLocaleString("en-US")} messages, one producer fiber -> one consumer fiber`)
 for (const [name, make] of Object.entries(cases)) {
   const t0 = performance.now()

@@ -21,7 +21,6 @@
  * @since 0.1.0
  */
 import { Cause, Chunk, Data, Effect, FiberId, FiberRef, Option, RuntimeFlags, Stream } from "effect"
-import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 
 // ---------------------------------------------------------------------------------------------
@@ -258,30 +257,7 @@ const blockingDescriptions: ReadonlyMap<number, string> = new Map([
 export const describeBlockingOn = (blockingOn: FiberId.FiberId): string | undefined =>
   blockingOn._tag === "Runtime" && blockingOn.id < 0 ? blockingDescriptions.get(blockingOn.id) : undefined
 
-/**
- * What a fiber parked on a channel is waiting for. Kept for compatibility: it is no longer written
- * on every park (that cost a WeakMap update per blocking operation); `get` answers from the
- * fiber's own blocking state instead. Prefer `describeBlockingOn` on a fiber's
- * `FiberStatus.Suspended`.
- *
- * @since 0.1.0
- * @deprecated use `describeBlockingOn(status.blockingOn)`
- */
-export const blockedOn: WeakMap<Fiber.RuntimeFiber<unknown, unknown>, string> = new (class extends WeakMap<
-  Fiber.RuntimeFiber<unknown, unknown>,
-  string
-> {
-  override get(fiber: Fiber.RuntimeFiber<unknown, unknown>): string | undefined {
-    const own = super.get(fiber)
-    if (own !== undefined) return own
-    // The runtime's record of the current async wait (cleared when the fiber resumes).
-    const b = (fiber as unknown as { readonly _asyncBlockingOn?: FiberId.FiberId | null })._asyncBlockingOn
-    return b == null ? undefined : describeBlockingOn(b)
-  }
-  override has(fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean {
-    return this.get(fiber) !== undefined
-  }
-})()
+
 
 const SENT = 0
 const CLOSED = 1
