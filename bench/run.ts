@@ -10,6 +10,7 @@ const benches: ReadonlyArray<string> = [
   // one line per benchmark script in bench/
   "chan",
   "fetch",
+  "pool",
   "serve",
 ]
 

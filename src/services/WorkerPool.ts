@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Duration, Effect, Either, Schedule } from "effect"
+import { Cause, Data, Duration, Effect, Either, Exit, Option, Schedule } from "effect"
 import type * as Scope from "effect/Scope"
 import * as Chan from "../domain/Chan.js"
 
@@ -111,8 +111,23 @@ export const run = <J, A, E, R>(
           const end = Math.min(start + chunk, jobs.length)
           next = end
           for (let i = start; i < end; i++) {
-            const r = yield* Effect.either(job(jobs[i]!, i))
-            if (failure !== undefined) return // another worker failed while this job ran: drop it
+            const effect = job(jobs[i]!, i)
+            // A job that is already a value (`Effect.succeed`/`Effect.fail` are `Exit`s) is taken
+            // inline, without a trip through the runtime: that is most of a CPU-bound pool's cost.
+            let r: Either.Either<A, E | JobTimeout>
+            if (Exit.isExit(effect)) {
+              const exit = effect as Exit.Exit<A, E | JobTimeout>
+              if (Exit.isSuccess(exit)) {
+                r = Either.right(exit.value)
+              } else {
+                const error = Cause.failureOption(exit.cause)
+                if (Option.isNone(error)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>) // a defect or an interruption
+                r = Either.left(error.value)
+              }
+            } else {
+              r = yield* Effect.either(effect)
+              if (failure !== undefined) return // another worker failed while this job ran: drop it
+            }
             if (Either.isLeft(r)) {
               failure = new JobFailed({ error: r.left, index: i, completed: [...completed] })
               // Failing interrupts the other workers at once (Effect.all is fail-fast).
