@@ -219,16 +219,21 @@ export const verifyNone = <A, E, R>(
  *
  * @since 0.1.0
  */
-export const numFibers: Effect.Effect<number> = Effect.gen(function*() {
-  const seen = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
-  const stack = [...(yield* Fiber.roots)]
+export const numFibers: Effect.Effect<number> = Effect.map(Effect.suspend(() => liveFibers), (fibers) => fibers.size)
+
+/** Every live fiber in the process (root fibers and their descendants), each with its parent's id. */
+const liveFibers: Effect.Effect<Map<Fiber.RuntimeFiber<unknown, unknown>, number | undefined>> = Effect.gen(function*() {
+  const parents = new Map<Fiber.RuntimeFiber<unknown, unknown>, number | undefined>()
+  const stack: Array<[Fiber.RuntimeFiber<unknown, unknown>, number | undefined]> = (yield* Fiber.roots).map(
+    (f) => [f, undefined]
+  )
   while (stack.length > 0) {
-    const fiber = stack.pop()!
-    if (seen.has(fiber)) continue
-    seen.add(fiber)
-    stack.push(...(yield* fiber.children))
+    const [fiber, parent] = stack.pop()!
+    if (parents.has(fiber)) continue
+    parents.set(fiber, parent)
+    for (const child of yield* fiber.children) stack.push([child, fiber.id().id])
   }
-  return seen.size
+  return parents
 })
 
 /**
@@ -240,24 +245,13 @@ export const numFibers: Effect.Effect<number> = Effect.gen(function*() {
  * @since 0.1.0
  */
 export const dumpFibers: Effect.Effect<ReadonlyArray<LeakedFiber>> = Effect.withFiberRuntime((self) =>
-  Effect.gen(function*() {
-    const parents = new Map<Fiber.RuntimeFiber<unknown, unknown>, number | undefined>()
-    const stack: Array<[Fiber.RuntimeFiber<unknown, unknown>, number | undefined]> = (yield* Fiber.roots).map(
-      (f) => [f, undefined]
-    )
-    while (stack.length > 0) {
-      const [fiber, parent] = stack.pop()!
-      if (parents.has(fiber)) continue
-      parents.set(fiber, parent)
-      for (const child of yield* fiber.children) stack.push([child, fiber.id().id])
-    }
-    return yield* Effect.forEach(
+  Effect.flatMap(liveFibers, (parents) =>
+    Effect.forEach(
       [...parents],
       ([fiber, parent]) =>
         fiber === (self as Fiber.RuntimeFiber<unknown, unknown>)
           ? Effect.succeed<LeakedFiber>({ id: fiber.id().id, parent, state: "running", spans: spanNames(fiber) })
           : describe(fiber, parent),
       { concurrency: "unbounded" }
-    )
-  })
+    ))
 )
