@@ -176,7 +176,10 @@ export const fetchAllCommand = Command.make("fetch-all", common, (c) =>
     }
     const failure = result.left
     for (const f of failure.completed) yield* Console.log(formatOutcome(f, fmt))
-    yield* Console.log(fmt === "ndjson" ? JSON.stringify({ ...failure.error, url: (failure.error as { url?: string }).url ?? "", ok: false }) : ` ERR  ${failure.error.message}`)
+    const error = failure.error
+    yield* Console.log(
+      fmt === "ndjson" ? JSON.stringify(error._tag === "FetchError" ? toJson(error) : { error: error.message }) : ` ERR  ${error.message}`
+    )
     return yield* new CliExit({
       code: 1,
       message: `fetch-all: ${failure.error.message}; ${failure.completed.length} completed before it, the rest were cancelled`
