@@ -713,7 +713,8 @@ export const toStream = <A>(ch: RecvChan<A>, options?: { readonly chunkSize?: nu
 const chunkOf = <A>(values: ReadonlyArray<A>): Chunk.Chunk<A> => Chunk.unsafeFromArray(values)
 
 /**
- * Go's `for _, v := range values { ch <- v }; close(ch)`, the usual generator body.
+ * Go's `for _, v := range values { ch <- v }`: sends each value in order (blocking as `send` does).
+ * It does not close the channel: the owner closes it, once.
  * @since 0.1.0
  */
 export const sendAll = <A>(ch: SendChan<A>, values: Iterable<A>): Effect.Effect<void> =>
