@@ -147,7 +147,7 @@ export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetch
         Effect.tap((f) => Effect.zipRight(Metric.increment(metrics.succeeded), Metric.update(metrics.duration, f.durationMs))),
         Effect.tapError(() => Metric.increment(metrics.failed)),
         Effect.onInterrupt(() => Metric.increment(metrics.cancelled)),
-        Effect.withSpan("UrlFetcher.get", { attributes: { url } })
+        Effect.withSpan("UrlFetcher.get", { attributes: { url }, captureStackTrace: false })
       )
 
     const options = (partial: FetchOptionsInput | undefined) =>
