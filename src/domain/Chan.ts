@@ -391,12 +391,25 @@ const park = <A, E, R>(
   p: Parked,
   attempt: (p: Parked) => Effect.Effect<A, E, R> | undefined
 ): Effect.Effect<A, E, R> =>
-  Effect.async<A, E, R>((resume) => {
-    const now = attempt(p)
-    if (now !== undefined) return resume(now)
-    p.resume = resume
-    return Effect.sync(() => cancel(p))
-  }, blockingOn)
+  // Not `Effect.async` with a canceler: that wraps every wait in `onInterrupt` (uninterruptibleMask,
+  // matchCauseEffect, and a zipRight on every wake-up), about twice the cost of the wait itself.
+  // Here a bare wait runs in `restore` of an `uninterruptibleMask` under one `catchAllCause` frame:
+  // a wake-up skips the frame; an interruption leaves `restore` first, so the fiber is
+  // uninterruptible again when the failure reaches the frame and the handler always runs (the
+  // runtime skips failure handlers only while interruptible and interrupted).
+  Effect.uninterruptibleMask((restore) =>
+    Effect.catchAllCause(
+      restore(Effect.async<A, E, R>((resume) => {
+        const now = attempt(p)
+        if (now !== undefined) return resume(now)
+        p.resume = resume
+      }, blockingOn)),
+      (cause) => {
+        if (p.resume !== noop) cancel(p) // it was queued: withdraw it, or give back what it was handed
+        return Effect.failCause(cause)
+      }
+    )
+  )
 
 const attemptSend = (p: Parked): Effect.Effect<void> | undefined => {
   const r = p.chan.trySend(p.value)
