@@ -183,7 +183,7 @@ export const track = <A, E, R>(f: (tracker: Tracker) => Effect.Effect<A, E, R>):
     const tracker: Tracker = {
       live: Effect.sync(() => sup.live.size),
       started: Effect.sync(() => sup.started),
-      fibers: Effect.forEach([...sup.live], ([fiber, parent]) => describe(fiber, parent)),
+      fibers: Effect.suspend(() => Effect.forEach([...sup.live], ([fiber, parent]) => describe(fiber, parent))),
       settle: (options) => settleOn(sup, options)
     }
     return Effect.supervised(f(tracker), sup)

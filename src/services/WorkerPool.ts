@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Data, Duration, Effect, Either, Exit, Option, Schedule } from "effect"
+import { Cause, Data, Deferred, Duration, Effect, Either, Exit, Option, Schedule } from "effect"
 import type * as Scope from "effect/Scope"
 import * as Chan from "../domain/Chan.js"
 
@@ -139,9 +139,23 @@ export const run = <J, A, E, R>(
         }
       })
       const workers = Math.min(options.workers, Math.max(1, Math.ceil(jobs.length / chunk)))
-      return Effect.all(Array.from({ length: workers }, () => worker), { concurrency: "unbounded", discard: true }).pipe(
-        Effect.as(completed as ReadonlyArray<A>)
-      )
+      // Workers are fibers of this scope and leaving it interrupts them directly. Not `Effect.all`'s
+      // fail-fast: in effect 3.22 it does not interrupt a sibling inside `Effect.timeout` (a
+      // `jobTimeout`) until that timeout fires.
+      return Effect.scoped(Effect.gen(function*() {
+        const done = yield* Deferred.make<void, JobFailed<E | JobTimeout, A>>()
+        let running = workers
+        for (let w = 0; w < workers; w++) {
+          yield* Effect.forkScoped(Effect.flatMap(Effect.exit(worker), (exit) =>
+            Exit.isFailure(exit)
+              ? Deferred.failCause(done, exit.cause)
+              : --running === 0
+              ? Deferred.succeed(done, undefined)
+              : Effect.void))
+        }
+        yield* Deferred.await(done)
+        return completed as ReadonlyArray<A>
+      }))
     }))
 
 /**

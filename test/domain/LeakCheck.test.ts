@@ -121,3 +121,18 @@ describe("LeakCheck (goleak for fibers)", () => {
     }))
 })
 
+
+describe("LeakCheck.track", () => {
+  it.effect("tracker.fibers describes the fibers alive when it runs", () =>
+    LeakCheck.verifyNone(LeakCheck.track((tracker) =>
+      Effect.gen(function*() {
+        expect(yield* tracker.fibers).toEqual([])
+        const ch = yield* Chan.make<number>()
+        const sender = yield* Effect.fork(Chan.send(ch, 1))
+        yield* awaitSuspended(sender)
+        const fibers = yield* tracker.fibers
+        expect(fibers.map((f) => [f.id, f.state])).toEqual([[sender.id().id, "suspended: chan send"]])
+        yield* Fiber.interrupt(sender)
+      })
+    )))
+})

@@ -43,6 +43,17 @@ describe("fetchAll (seed 001)", () => {
       expect(interrupted).toBe(2)
     })))
 
+  it.effect("a failure cancels a sibling inside a timeout at once (Effect.forEach's fail-fast would wait for the timeout)", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const f = yield* Effect.fork(Effect.either(fetchAll([
+        Effect.fail(new SourceError("early failure")).pipe(Effect.delay("10 millis")),
+        Effect.never.pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new SourceError("timeout") }))
+      ])))
+      yield* TestClock.adjust("10 millis")
+      const result = yield* Fiber.join(f)
+      expect(Either.isLeft(result) && result.left.error.message).toBe("early failure")
+    })))
+
   it.effect("TestFetchAllContextCancelled: a caller already interrupted starts no source and no fiber", () =>
     Effect.gen(function*() {
       let ran = 0

@@ -130,6 +130,14 @@ describe("WorkerPool: the generic pool", () => {
       expect(attempts).toBe(3)
     })))
 
+  it.effect("a failing job stops a sibling job that is inside its jobTimeout at once", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const job = (ms: number) => ms < 0 ? Effect.fail("bad job").pipe(Effect.delay("10 millis")) : Effect.as(Effect.sleep(`${ms} millis`), ms)
+      const f = yield* Effect.fork(WorkerPool.run([5000, -1], job, { workers: 2, chunkSize: 1, jobTimeout: "10 seconds" }))
+      yield* TestClock.adjust("10 millis")
+      expect(failureOf(yield* Fiber.await(f)).message).toBe("bad job")
+    })))
+
   it.effect("collect-all keeps going and returns each job's outcome by position", () =>
     LeakCheck.verifyNone(Effect.gen(function*() {
       const outcomes = yield* WorkerPool.runAll([3, -1, 2], (n, i) => n < 0 ? Effect.fail(`bad ${i}`) : Effect.succeed(n * 2), { workers: 2 })
