@@ -749,10 +749,14 @@ export const or = (...dones: ReadonlyArray<Done>): Effect.Effect<Done, never, Sc
   if (dones.length === 1) return Effect.succeed(dones[0]!)
   return Effect.gen(function*() {
     const orDone = yield* make<never>()
-    yield* Effect.forkScoped(
-      Effect.ensuring(
-        select(dones.map((d) => onReceive(d, () => Effect.void))),
-        close(orDone)
+    // Forked uninterruptible so the `ensuring` is in place even if the scope closes before the
+    // watcher first runs (a fiber interrupted before its first step runs no finalizer).
+    yield* Effect.uninterruptibleMask((restore) =>
+      Effect.forkScoped(
+        Effect.ensuring(
+          restore(select(dones.map((d) => onReceive(d, () => Effect.void)))),
+          close(orDone)
+        )
       )
     )
     return orDone

@@ -418,6 +418,13 @@ describe("Chan: or-channel (seed 002)", () => {
       yield* Effect.scoped(Chan.or(...dones))
     })))
 
+  it.effect("or's result is closed even when its scope closes before the watcher fiber ever ran", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const dones = [yield* Chan.make<never>(), yield* Chan.make<never>()]
+      const orDone = yield* Effect.scoped(Chan.or(...dones))
+      expect(yield* Chan.isClosed(orDone)).toBe(true)
+    })))
+
   it.effect("or of nothing is never done; or of one is that one", () =>
     Effect.gen(function*() {
       const one = yield* Chan.make<never>()
@@ -426,3 +433,16 @@ describe("Chan: or-channel (seed 002)", () => {
       expect(yield* Chan.select([Chan.onReceive(none, () => Effect.succeed("done"))], { default: () => Effect.succeed("open") })).toBe("open")
     }))
 })
+
+describe("Chan: no missed wake-up when the runtime yields between trying and parking", () => {
+  it.effect.each([0, 1, 4])("capacity %i: 2000 values pass with a yield every few steps", (capacity) =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const ch = yield* Chan.make<number>(capacity)
+      const producer = yield* Effect.fork(Chan.sendAll(ch, Array.from({ length: 2000 }, (_, i) => i)).pipe(Effect.zipRight(Chan.close(ch))))
+      let sum = 0
+      yield* Chan.forEach(ch, (v) => Effect.sync(() => (sum += v)))
+      yield* Fiber.join(producer)
+      expect(sum).toBe((1999 * 2000) / 2)
+    }).pipe(Effect.withMaxOpsBeforeYield(20))))
+})
+
