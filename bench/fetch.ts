@@ -62,7 +62,6 @@ const globalFetch = async (concurrency: number) => {
 const cases: Array<[string, (c: number) => Promise<unknown>]> = [
   ["undici Pool + p-map (baseline)", undiciPool],
   ["leakproof, undici layer", (c) => leakproof(UrlFetcher.layer, c)],
-  ["leakproof, node:http layer", (c) => leakproof(UrlFetcher.layerNodeHttp, c)],
   ["global fetch + p-map", globalFetch]
 ]
 
