@@ -40,7 +40,7 @@ import type { Dispatcher } from "undici"
 import { BodyFile } from "./BodyFile.js"
 import type { FetchErrorReason, FetchOptions, FetchOutcome } from "../domain/FetchOutcome.js"
 import { Fetched, FetchError, isTransient } from "../domain/FetchOutcome.js"
-import type { Transport } from "./HttpDispatcher.js"
+import type { BatchTransport, Transport } from "./HttpDispatcher.js"
 
 // ---------------------------------------------------------------------------------------------
 // Public shapes
@@ -416,10 +416,14 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.batch.ready(this)
   }
 
-  /** Stops the request on the wire (if it still is) and drops the body. For `Batch.stop`. */
-  cancel(): void {
+  /**
+   * Forgets the request (for `Batch.abortInFlight`): settled without an outcome, body dropped;
+   * aborted on the wire unless the caller tears the whole transport down instead.
+   */
+  cancel(abort: boolean): void {
     this.state = State.Settled
-    this.abortTransport()
+    if (abort) this.abortTransport()
+    else this.abortFn = undefined
     this.dropBody()
   }
 
@@ -523,12 +527,20 @@ class Batch {
   timer: Fiber.RuntimeFiber<void> | undefined = undefined
   feeder: Fiber.RuntimeFiber<void> | undefined = undefined
 
+  /** The transport this batch dispatches on; `owned` if the batch tears it down when it stops. */
+  private readonly transport: Transport["dispatch"]
+  private owned: BatchTransport | undefined
+
   constructor(
     readonly engine: Engine,
     readonly options: FetchOptions,
     readonly clock: Clock.Clock,
-    readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+    readonly labels: ReadonlyArray<MetricLabel.MetricLabel>,
+    isolated: boolean
   ) {
+    const own = isolated && engine.transport.forBatch !== undefined ? engine.transport.forBatch() : undefined
+    this.owned = own
+    this.transport = own === undefined ? engine.transport.dispatch : own.dispatch
     this.timeoutMs = Math.max(1, Math.ceil(Duration.toMillis(options.timeout)))
     this.headers = ["user-agent", options.userAgent]
     this.dispatchBase = { headersTimeout: 0, bodyTimeout: 0, method: "GET" }
@@ -626,7 +638,7 @@ class Batch {
   dispatch(a: Attempt, due: number): void {
     this.link(a, due)
     try {
-      this.engine.transport.dispatch(
+      this.transport(
         { origin: a.origin, path: a.path, method: "GET", headers: this.headers, headersTimeout: 0, bodyTimeout: 0 },
         a
       )
@@ -712,9 +724,14 @@ class Batch {
 
   // ---- stopping -----------------------------------------------------------------------------
 
-  /** Aborts every attempt in flight and drops the backoffs. */
+  /**
+   * Aborts every attempt in flight and drops the backoffs. An owned transport is destroyed in one
+   * sweep (the batch is over); a shared one gets one abort per request.
+   */
   abortInFlight(): void {
     this.backoffs.length = 0
+    const owned = this.owned
+    this.owned = undefined
     const limit = Error.stackTraceLimit
     Error.stackTraceLimit = 0
     try {
@@ -724,11 +741,14 @@ class Batch {
         a.linked = false
         a.prev = undefined
         a.next = undefined
-        a.cancel()
+        a.cancel(owned === undefined)
         a = next
       }
       this.head = undefined
       this.tail = undefined
+      if (owned !== undefined) owned.destroy()
+    } catch {
+      // a transport that throws on destroy has still been told
     } finally {
       Error.stackTraceLimit = limit
     }
@@ -776,7 +796,8 @@ const isStream = (u: unknown): u is Stream.Stream<string, unknown, unknown> =>
 /**
  * Runs a batch in the current fiber: fetches every URL of `source` with at most
  * `options.concurrency` in flight and hands each outcome to `emit` (in completion order) before
- * starting more. Returns when every URL has an outcome, or the deadline passed. Fails only if a
+ * starting more. `isolated` (default) gives the batch a transport of its own if the port offers
+ * one (`Transport.forBatch`), torn down in one sweep when the batch stops. Returns when every URL has an outcome, or the deadline passed. Fails only if a
  * `Stream` source fails (in-flight requests are aborted first). Interrupting it aborts everything
  * in flight at once (invariant 4). `emit` is called by this fiber only, never concurrently.
  * @since 0.1.0
@@ -785,10 +806,11 @@ export const run = <E, R>(
   engine: Engine,
   options: FetchOptions,
   source: UrlSource<E, R>,
-  emit: (outcome: FetchOutcome) => Effect.Effect<void>
+  emit: (outcome: FetchOutcome) => Effect.Effect<void>,
+  isolated = true
 ): Effect.Effect<BatchReport, E, R> =>
   Effect.flatMap(Effect.all([Effect.clock, FiberRef.get(FiberRef.currentMetricLabels)]), ([clock, labels]) => {
-    const b = new Batch(engine, options, clock, labels)
+    const b = new Batch(engine, options, clock, labels, isolated)
     const sync = isStream(source) || !(Symbol.iterator in source)
       ? undefined
       : (source as Iterable<string>)[Symbol.iterator]()

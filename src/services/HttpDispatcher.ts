@@ -20,6 +20,24 @@ import type { Agent, Dispatcher } from "undici"
  */
 export interface Transport {
   readonly dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => boolean
+  /**
+   * Optional: a connection pool of its own for one batch, torn down at once (`destroy`, which
+   * does not wait) when the batch stops. A mass cancel then closes every socket in one sweep;
+   * aborting undici requests one by one makes each client reconnect for the aborted request
+   * before dropping it (nodejs/undici#5845), which triples the time until the server sees the
+   * sockets go. Without it, batches share `dispatch` and cancel request by request.
+   */
+  readonly forBatch?: () => BatchTransport
+}
+
+/**
+ * A transport owned by one batch.
+ * @since 0.1.0
+ */
+export interface BatchTransport {
+  readonly dispatch: Transport["dispatch"]
+  /** Closes every socket now and fails whatever is still in flight; returns without waiting. */
+  readonly destroy: () => void
 }
 
 /**
@@ -37,20 +55,33 @@ export const fromDispatcher = (dispatcher: Dispatcher): Layer.Layer<HttpDispatch
   Layer.succeed(HttpDispatcher, { dispatch: (options, handler) => dispatcher.dispatch(options, handler) })
 
 /**
- * One undici `Agent` (a connection pool per origin, keep-alive) for the layer's lifetime,
- * destroyed when the layer's scope closes (open sockets are closed, nothing waits for them).
- * undici is imported when the layer is built, not when leakproof is imported. `options` go to
- * `new Agent(options)` (defaults: undici's).
+ * One undici `Agent` (a connection pool per origin, keep-alive) for the layer's lifetime, used by
+ * `get`, and one `Agent` per `fetch`/`stream` batch (`forBatch`), destroyed when the batch stops.
+ * Everything still open is destroyed when the layer's scope closes. undici is imported when the
+ * layer is built, not when leakproof is imported. `options` go to `new Agent(options)` (defaults:
+ * undici's).
  * @since 0.1.0
  */
 export const layerUndici = (options?: Agent.Options): Layer.Layer<HttpDispatcher> =>
   Layer.scoped(
     HttpDispatcher,
-    Effect.map(
-      Effect.acquireRelease(
-        Effect.promise(() => import("undici")).pipe(Effect.map((undici) => new undici.Agent(options))),
-        (agent) => Effect.promise(() => agent.destroy().catch(() => undefined))
-      ),
-      (agent): Transport => ({ dispatch: (o, h) => agent.dispatch(o, h) })
-    )
+    Effect.gen(function*() {
+      const undici = yield* Effect.promise(() => import("undici"))
+      const agents = new Set<Agent>()
+      const destroy = (agent: Agent) => {
+        agents.delete(agent)
+        agent.destroy().catch(() => undefined)
+      }
+      yield* Effect.addFinalizer(() => Effect.sync(() => agents.forEach(destroy)))
+      const shared = new undici.Agent(options)
+      agents.add(shared)
+      return {
+        dispatch: (o, h) => shared.dispatch(o, h),
+        forBatch: () => {
+          const agent = new undici.Agent(options)
+          agents.add(agent)
+          return { dispatch: (o, h) => agent.dispatch(o, h), destroy: () => destroy(agent) }
+        }
+      } satisfies Transport
+    })
   )

@@ -106,7 +106,7 @@ export const make = (config: Config = {}) =>
         }
         const emit = engine.spans === "request" ? FetchEngine.withRequestSpans(keep) : Effect.succeed(keep)
         return Effect.flatMap(emit, (emit) =>
-          Effect.flatMap(FetchEngine.run(engine, o, [url], emit), (report) => {
+          Effect.flatMap(FetchEngine.run(engine, o, [url], emit, false), (report) => {
             const r = result as FetchOutcome | undefined
             if (r === undefined) {
               return report.deadline
