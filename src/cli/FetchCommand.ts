@@ -7,7 +7,7 @@ import { Console, Effect, Either, Layer, Option, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as DurationArg from "../domain/DurationArg.js"
 import type { FetchOptionsInput, FetchOutcome, InvalidFetchOptions } from "../domain/FetchOutcome.js"
-import { makeOptions, summarize } from "../domain/FetchOutcome.js"
+import { makeOptions, summarize, SummaryBuilder } from "../domain/FetchOutcome.js"
 import * as LeakCheck from "../domain/LeakCheck.js"
 import { checkStatus } from "../programs/checkStatus.js"
 import { fetchAll } from "../programs/fetchAll.js"
@@ -93,7 +93,9 @@ const parseCommon = (c: Common) =>
       retries: c.retries,
       maxBodyBytes: c.maxBody,
       timeout: yield* duration("timeout", c.timeout),
-      deadline: Option.isSome(c.deadline) ? yield* duration("deadline", c.deadline.value) : undefined
+      deadline: Option.isSome(c.deadline) ? yield* duration("deadline", c.deadline.value) : undefined,
+      // The CLI prints byte counts, never bodies: count them and let them go (flat memory).
+      body: "discard"
     }
     const options = yield* Either.mapLeft(makeOptions(input), (e) => badInput(e.message))
     return { urls, options, format: resolveFormat(Option.getOrUndefined(c.format)) }
@@ -109,15 +111,14 @@ const streamBatch = (
   fmt: Format
 ) =>
   Effect.gen(function*() {
-    const delivered: Array<FetchOutcome> = []
-    const print = printer(urls.length, fmt)
-    const onOutcome = (o: FetchOutcome) => Effect.zipRight(Effect.sync(() => delivered.push(o)), print(o))
-    const result = yield* fetchUrls(urls, { ...options, onOutcome }).pipe(
-      Effect.onInterrupt(() => printSummary(summarize(urls.length, delivered), fmt))
+    // Outcomes are printed and dropped; the summary comes from counters (flat memory).
+    const counted = new SummaryBuilder()
+    const result = yield* fetchUrls(urls, { ...options, onOutcome: printer(urls.length, fmt), summary: counted }).pipe(
+      Effect.mapError((e) => (e._tag === "InvalidFetchOptions" ? badInput(e.message) : e)),
+      Effect.onInterrupt(() => printSummary(counted.summary(urls.length), fmt))
     )
-    const summary = summarize(urls.length, result.outcomes)
-    yield* printSummary(summary, fmt)
-    return { summary, stoppedEarly: result.stoppedEarly }
+    yield* printSummary(result.summary, fmt)
+    return result
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -128,10 +129,19 @@ const take = Options.integer("take").pipe(
   Options.withDescription("consume this many results, then cancel the rest"),
   Options.optional
 )
+const output = Options.text("output").pipe(
+  Options.withAlias("o"),
+  Options.withDescription(
+    "stream each body to a file in this directory as it arrives (created if missing); the result line names the file"
+  ),
+  Options.optional
+)
 
-export const fetchCommand = Command.make("fetch", { ...common, take }, (c) =>
+export const fetchCommand = Command.make("fetch", { ...common, take, output }, (c) =>
   Effect.gen(function*() {
-    const { format: fmt, options, urls } = yield* parseCommon(c)
+    const parsed = yield* parseCommon(c)
+    const { format: fmt, urls } = parsed
+    const options: FetchOptionsInput = Option.isSome(c.output) ? { ...parsed.options, body: { dir: c.output.value } } : parsed.options
     const n = Option.getOrUndefined(c.take)
     if (n !== undefined && n < 1) return yield* badInput(`invalid --take: expected an integer >= 1, got ${n}`)
     const { summary } = yield* streamBatch(urls, n === undefined ? options : { ...options, take: n }, fmt)

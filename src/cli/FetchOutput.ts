@@ -17,7 +17,15 @@ const size = (bytes: number): string =>
 /** One outcome as a JSON object with a `url` field (`jq`-friendly). */
 export const toJson = (o: FetchOutcome): Record<string, unknown> =>
   o._tag === "Fetched"
-    ? { url: o.url, ok: true, status: o.status, bytes: o.body.length, ms: Math.round(o.durationMs), attempts: o.attempts }
+    ? {
+      url: o.url,
+      ok: true,
+      status: o.status,
+      bytes: o.bytes,
+      ...(o.file === undefined ? {} : { file: o.file }),
+      ms: Math.round(o.durationMs),
+      attempts: o.attempts
+    }
     : {
       url: o.url,
       ok: false,
@@ -30,7 +38,9 @@ export const toJson = (o: FetchOutcome): Record<string, unknown> =>
 export const formatOutcome = (o: FetchOutcome, format: Format): string => {
   if (format === "ndjson") return JSON.stringify(toJson(o))
   return o._tag === "Fetched"
-    ? `${String(o.status).padStart(4)}  ${size(o.body.length).padStart(9)}  ${`${Math.round(o.durationMs)}ms`.padStart(7)}  ${o.url}`
+    ? `${String(o.status).padStart(4)}  ${size(o.bytes).padStart(9)}  ${`${Math.round(o.durationMs)}ms`.padStart(7)}  ${o.url}${
+      o.file === undefined ? "" : `  -> ${o.file}`
+    }`
     : ` ERR  ${o.reason.padEnd(12)} ${o.detail}  ${o.url}`
 }
 
