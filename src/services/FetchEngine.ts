@@ -243,8 +243,7 @@ class Attempt implements Dispatcher.DispatchHandler {
       this.bytes += n
       if (this.bytes > this.batch.options.maxBodyBytes) {
         if (s === State.Body) return this.tooLarge(), false
-        // an oversized redirect or error body: stop reading it, keep what it said
-        this.abortTransport()
+        // an oversized redirect or error body: stop reading it (settling aborts), keep what it said
         this.afterBody()
         return false
       }
@@ -316,12 +315,12 @@ class Attempt implements Dispatcher.DispatchHandler {
         this.redirectTo = target.href
         this.state = State.Redirecting
       }
-      if (declared > o.maxBodyBytes) return this.abortTransport(), this.afterBody(), false
+      if (declared > o.maxBodyBytes) return this.afterBody(), false
       return true
     }
     if (status >= 300) {
       this.state = State.Discarding
-      if (declared > o.maxBodyBytes) return this.abortTransport(), this.afterBody(), false
+      if (declared > o.maxBodyBytes) return this.afterBody(), false
       return true
     }
     if (declared > o.maxBodyBytes) return this.tooLarge(), false
@@ -342,11 +341,11 @@ class Attempt implements Dispatcher.DispatchHandler {
   /** The body is over (or no longer wanted): decide what the response amounts to. */
   private afterBody(): void {
     const s = this.state
-    if (s === State.Redirecting) return this.settle(Action.Redirect)
+    if (s === State.Redirecting) return this.settle(Action.Redirect, undefined)
     if (s === State.Discarding) {
       return this.settleFailure("Status", `HTTP ${this.status}`, this.status)
     }
-    // State.Body
+    if (s !== State.Body) return
     if (this.file !== undefined) {
       const file = this.file
       this.state = State.Finishing
@@ -377,12 +376,14 @@ class Attempt implements Dispatcher.DispatchHandler {
   private succeed(body: Uint8Array, file: string | undefined): void {
     const b = this.batch
     const durationMs = b.clock.unsafeCurrentTimeMillis() - this.startMs
-    this.outcome = new Fetched(
-      file === undefined
-        ? { url: this.url, status: this.status, body, bytes: this.bytes, durationMs, attempts: this.attempt }
-        : { url: this.url, status: this.status, body, bytes: this.bytes, file, durationMs, attempts: this.attempt }
+    this.settle(
+      Action.Deliver,
+      new Fetched(
+        file === undefined
+          ? { url: this.url, status: this.status, body, bytes: this.bytes, durationMs, attempts: this.attempt }
+          : { url: this.url, status: this.status, body, bytes: this.bytes, file, durationMs, attempts: this.attempt }
+      )
     )
-    this.settle(Action.Deliver)
   }
 
   private tooLarge(): void {
@@ -403,13 +404,18 @@ class Attempt implements Dispatcher.DispatchHandler {
         ? { url: this.url, reason, detail, attempts: this.attempt }
         : { url: this.url, reason, detail, status, attempts: this.attempt }
     )
-    this.outcome = error
-    this.settle(isTransient(error) && this.attempt <= this.batch.options.retries ? Action.Retry : Action.Deliver)
+    this.settle(isTransient(error) && this.attempt <= this.batch.options.retries ? Action.Retry : Action.Deliver, error)
   }
 
-  private settle(action: Action): void {
+  /**
+   * The one gate to an outcome: at most once per attempt. The state is `Settled` before the
+   * transport is told to abort, so the `onError` it may call back synchronously is ignored.
+   */
+  private settle(action: Action, outcome: FetchOutcome | undefined): void {
+    if (this.state === State.Settled) return
     this.state = State.Settled
     this.action = action
+    this.outcome = outcome
     this.abortTransport()
     this.dropBody()
     this.batch.unlink(this)

@@ -220,6 +220,27 @@ describe("the body cap and where bodies go", () => {
     })).pipe(Effect.provide(fake.layer))
   })
 
+  it.effect.each([
+    ["a 500", 500, "Status", 2],
+    ["a 302 without Location", 302, "Status", 1],
+    ["a 404", 404, "Status", 1]
+  ] as const)("%s declaring a body past the cap: its own outcome once (the abort's synchronous onError is not a second one)", ([, code, reason, attempts]) => {
+    const fake = FakeHttp.layer()
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const f = yield* Effect.fork(Effect.scoped(Effect.flatMap(
+        fetcher.fetch([url(`/declared-status/${code}/999999`), url("/ok/1")], { maxBodyBytes: 1000, retries: 1, retryBase: "10 millis" }),
+        drain
+      )))
+      yield* TestClock.adjust("1 second")
+      const outcomes = yield* Fiber.join(f)
+      expect(outcomes.map((o) => o._tag === "Fetched" ? "ok" : `${o.reason} ${o.status} ${o.attempts}`).sort()).toEqual(
+        [`${reason} ${code} ${attempts}`, "ok"]
+      )
+      expect(fake.stats.interrupted).toBe(attempts)
+    })).pipe(Effect.provide(fake.layer))
+  })
+
   it.effect("body: discard counts the bytes and keeps none", () => {
     const fake = FakeHttp.layer()
     return Effect.gen(function*() {

@@ -9,6 +9,7 @@
  *   /location/:s/:loc  status :s, Location :loc (URL-encoded; "none": no Location), empty body
  *   /big/:bytes        200, no content-length, :bytes in 16 KiB chunks (honours pause/resume)
  *   /declared/:bytes   200 with content-length :bytes, then nothing
+ *   /declared-status/:code/:bytes   that status with content-length :bytes, then nothing
  *   /drip/:ms          200, one byte every :ms ms, forever
  *   /reset             the connection fails (ECONNRESET) at once
  *   /flaky/:id/:n      503 the first :n times for :id, then 200 "ok :id"
@@ -115,6 +116,12 @@ export const make = (stats: FakeHttpStats, runtime: Runtime.Runtime<never>): Tra
           script = respond(200, {}, chunks)
           break
         }
+        case "declared-status":
+          // a status with a declared length and no body (yet): `/declared-status/:code/:bytes`
+          script = Effect.sync(() => {
+            if (live()) handler.onHeaders(Number(a), raw({ "content-length": String(b) }), () => {}, "")
+          })
+          break
         case "declared":
           script = Effect.sync(() => {
             if (live()) handler.onHeaders(200, raw({ "content-length": String(a) }), () => {}, "")
@@ -170,4 +177,204 @@ export const layer = (
 ): { readonly stats: FakeHttpStats; readonly layer: Layer.Layer<UrlFetcher.UrlFetcher> } => {
   const stats = makeStats()
   return { stats, layer: UrlFetcher.layerWithoutDispatcher(config).pipe(Layer.provide(dispatcherLayer(stats))) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hostile transport: every way a dispatcher can misbehave, for property tests of invariant 2
+// ("nothing thrown while handling one URL escapes; every URL gets exactly one outcome").
+// ---------------------------------------------------------------------------------------------
+
+/** What the hostile transport does with one request (`arg` picks a variant, `delay` is virtual ms). */
+export interface Misbehaviour {
+  readonly kind:
+    | "ok"
+    | "throwSync"
+    | "errorSync"
+    | "noConnect"
+    | "dataBeforeHeaders"
+    | "completeBeforeHeaders"
+    | "completeTwice"
+    | "errorAfterComplete"
+    | "headersTwice"
+    | "weirdStatus"
+    | "badHeaders"
+    | "location"
+    | "abortThrows"
+    | "silent"
+    | "badChunk"
+    | "ignoresAbort"
+    | "manyChunks"
+  readonly arg: number
+  readonly delay: number
+  readonly location?: string
+}
+
+export const misbehaviours: ReadonlyArray<Misbehaviour["kind"]> = [
+  "ok",
+  "throwSync",
+  "errorSync",
+  "noConnect",
+  "dataBeforeHeaders",
+  "completeBeforeHeaders",
+  "completeTwice",
+  "errorAfterComplete",
+  "headersTwice",
+  "weirdStatus",
+  "badHeaders",
+  "location",
+  "abortThrows",
+  "silent",
+  "badChunk",
+  "ignoresAbort",
+  "manyChunks"
+]
+
+const weirdStatuses: ReadonlyArray<unknown> = [0, 99, 600, 1000, Number.NaN, -1, 1.5, "200", undefined, 100, 101, 204, 304, 399]
+const weirdHeaders: ReadonlyArray<unknown> = [
+  null,
+  undefined,
+  [1, 2, 3],
+  [Buffer.from("content-length")],
+  [Buffer.from("content-length"), Buffer.from("abc")],
+  [Buffer.from("content-length"), Buffer.from("99999999999999999999")],
+  [Buffer.from("Content-Length"), Buffer.from("-5")],
+  {},
+  "x",
+  [null, null],
+  [Buffer.from("location"), [Buffer.from("/a"), Buffer.from("/b")]]
+]
+const weirdChunks: ReadonlyArray<unknown> = [null, "text", 42, { length: -5 }, undefined, Buffer.alloc(0)]
+
+/** A transport that misbehaves per request: the request for path `/h/<i>` follows `plan[i]`. */
+export const hostile = (plan: ReadonlyArray<Misbehaviour>, stats: FakeHttpStats, runtime: Runtime.Runtime<never>): Transport => ({
+  dispatch: (options, h) => {
+    const handler = h as unknown as Record<string, (...args: ReadonlyArray<unknown>) => unknown>
+    const index = Number(options.path.split("/")[2])
+    const m = plan[Number.isInteger(index) ? index : 0] ?? { kind: "ok", arg: 0, delay: 0 }
+    stats.started++
+    stats.paths.push(options.path)
+    let aborted = false
+    const abort = () => {
+      if (aborted) return
+      aborted = true
+      stats.interrupted++
+      if (m.kind === "abortThrows") throw new Error("hostile abort threw")
+      handler["onError"]!(new Error("aborted"))
+    }
+    const body = Buffer.from("hostile")
+    const ok = () => {
+      handler["onHeaders"]!(200, [Buffer.from("content-length"), Buffer.from(String(body.length))], () => {}, "")
+      handler["onData"]!(body)
+      handler["onComplete"]!([])
+    }
+    const live = () => !aborted || m.kind === "ignoresAbort"
+    const later = (f: () => void) => {
+      const run = Effect.sync(() => {
+        if (!live()) return
+        f()
+        stats.finished++
+      })
+      Runtime.runFork(runtime)(m.delay > 0 ? Effect.delay(run, `${m.delay} millis`) : run)
+    }
+    switch (m.kind) {
+      case "throwSync":
+        throw m.arg % 2 === 0 ? new TypeError("hostile dispatch threw") : ("a thrown string" as unknown as Error)
+      case "errorSync":
+        handler["onError"]!(m.arg % 2 === 0 ? new Error("hostile sync error") : (null as unknown as Error))
+        return false
+      case "noConnect":
+        later(ok)
+        return true
+      default:
+        break
+    }
+    handler["onConnect"]!(abort)
+    switch (m.kind) {
+      case "ok":
+        later(ok)
+        break
+      case "dataBeforeHeaders":
+        later(() => {
+          handler["onData"]!(body)
+          ok()
+        })
+        break
+      case "completeBeforeHeaders":
+        later(() => handler["onComplete"]!([]))
+        break
+      case "completeTwice":
+        later(() => {
+          ok()
+          handler["onComplete"]!([])
+          handler["onError"]!(new Error("after the end"))
+        })
+        break
+      case "errorAfterComplete":
+        later(() => {
+          ok()
+          handler["onError"]!(new Error("after the end"))
+        })
+        break
+      case "headersTwice":
+        later(() => {
+          handler["onHeaders"]!(200, [], () => {}, "")
+          ok()
+        })
+        break
+      case "weirdStatus":
+        later(() => {
+          handler["onHeaders"]!(weirdStatuses[m.arg % weirdStatuses.length], [], () => {}, "")
+          handler["onData"]!(body)
+          handler["onComplete"]!([])
+        })
+        break
+      case "badHeaders":
+        later(() => {
+          handler["onHeaders"]!(m.arg % 3 === 0 ? 302 : 200, weirdHeaders[m.arg % weirdHeaders.length], () => {}, "")
+          handler["onData"]!(body)
+          handler["onComplete"]!([])
+        })
+        break
+      case "location":
+        later(() => {
+          handler["onHeaders"]!(300 + (m.arg % 9), [Buffer.from("location"), Buffer.from(m.location ?? "")], () => {}, "")
+          handler["onComplete"]!([])
+        })
+        break
+      case "badChunk":
+        later(() => {
+          handler["onHeaders"]!(200, [], () => {}, "")
+          handler["onData"]!(weirdChunks[m.arg % weirdChunks.length])
+          handler["onComplete"]!([])
+        })
+        break
+      case "ignoresAbort":
+        later(ok)
+        break
+      case "manyChunks":
+        later(() => {
+          handler["onHeaders"]!(200, [], () => {}, "")
+          for (let i = 0; i < 50 + m.arg; i++) handler["onData"]!(Buffer.from("x"))
+          handler["onComplete"]!([])
+        })
+        break
+      case "abortThrows":
+      case "silent":
+        break
+    }
+    return m.arg % 5 === 0 ? (undefined as unknown as boolean) : true
+  }
+})
+
+/** `UrlFetcher` over the hostile transport. */
+export const hostileLayer = (
+  plan: ReadonlyArray<Misbehaviour>
+): { readonly stats: FakeHttpStats; readonly layer: Layer.Layer<UrlFetcher.UrlFetcher> } => {
+  const stats = makeStats()
+  return {
+    stats,
+    layer: UrlFetcher.layerWithoutDispatcher({}).pipe(
+      Layer.provide(Layer.effect(HttpDispatcher, Effect.map(Effect.runtime<never>(), (rt) => hostile(plan, stats, rt))))
+    )
+  }
 }
