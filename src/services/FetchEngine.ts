@@ -201,6 +201,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   outcome: FetchOutcome | undefined = undefined
   redirectTo = ""
   retryAt = 0
+  delivered = false
 
   constructor(
     readonly batch: Batch,
@@ -901,7 +902,10 @@ const drive = (
       for (let a = b.takeReady(); a !== undefined; a = b.takeReady()) {
         switch (a.action) {
           case Action.Deliver: {
-            const o = a.outcome!
+            const o = a.outcome
+            // Invariant 1, checked: a second delivery (or none) is a bug; die rather than hang.
+            if (o === undefined || a.delivered) return yield* Effect.dieMessage(`fetch engine: bad delivery for ${a.url}`)
+            a.delivered = true
             yield* emit(o)
             b.count(o)
             b.delivered++
