@@ -67,29 +67,38 @@ export interface Config {
 }
 
 /**
- * Builds the fetcher on the `HttpDispatcher` in context.
+ * Builds the fetcher on the `HttpDispatcher` in context; its timer for `get`s lives in the scope.
  * @since 0.1.0
  */
 export const make = (config: Config = {}) =>
   Effect.gen(function*() {
     const transport = yield* HttpDispatcher
-    const engine: FetchEngine.Engine = { transport, metrics, spans: config.spans ?? "batch" }
+    const timer = yield* FetchEngine.makeSharedTimer
+    const engine: FetchEngine.Engine = { transport, metrics, spans: config.spans ?? "batch", timer }
 
-    const options = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOptions, InvalidFetchOptions> =>
-      Either.match(makeOptions(partial), {
-        onLeft: Effect.fail,
-        onRight: (o) =>
-          typeof o.body === "object"
-            ? Effect.as(
-              Effect.try({
-                try: () => BodyFile.ensureDir((o.body as { readonly dir: string }).dir),
-                catch: (e) =>
-                  new InvalidFetchOptions({ option: "output", detail: `cannot create ${(o.body as { dir: string }).dir}: ${String((e as Error)?.message ?? e)}` })
-              }),
-              o
-            )
-            : Effect.succeed(o)
-      })
+    // Validated options per options object: a loop of `get`s passing the same object validates it
+    // once (the input is readonly; the output directory is still created, if missing, per call).
+    const validated = new WeakMap<FetchOptionsInput, Either.Either<FetchOptions, InvalidFetchOptions>>()
+    const noOptions: FetchOptionsInput = {}
+    const options = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOptions, InvalidFetchOptions> => {
+      const key = partial ?? noOptions
+      let checked = validated.get(key)
+      if (checked === undefined) {
+        checked = makeOptions(key)
+        validated.set(key, checked)
+      }
+      if (Either.isLeft(checked)) return Effect.fail(checked.left)
+      const o = checked.right
+      if (typeof o.body !== "object") return Effect.succeed(o)
+      const dir = o.body.dir
+      return Effect.as(
+        Effect.try({
+          try: () => BodyFile.ensureDir(dir),
+          catch: (e) => new InvalidFetchOptions({ option: "output", detail: `cannot create ${dir}: ${e instanceof Error ? e.message : String(e)}` })
+        }),
+        o
+      )
+    }
 
     /**
      * One URL: `Fetched` (a 2xx whose body was read within the limit), or a `FetchError` in the
@@ -176,7 +185,7 @@ export const make = (config: Config = {}) =>
  * @since 0.1.0
  */
 export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetcher", {
-  effect: make()
+  scoped: make()
 }) {}
 
 /**
@@ -184,7 +193,7 @@ export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetch
  * @since 0.1.0
  */
 export const layerWithoutDispatcher = (config: Config): Layer.Layer<UrlFetcher, never, HttpDispatcher> =>
-  Layer.effect(UrlFetcher, Effect.map(make(config), (impl) => UrlFetcher.make(impl)))
+  Layer.scoped(UrlFetcher, Effect.map(make(config), (impl) => UrlFetcher.make(impl)))
 
 /**
  * `UrlFetcher` on one undici `Agent` for the layer's lifetime (destroyed when the layer closes),
