@@ -12,6 +12,7 @@
  *   1,000 bodies of 1 MiB through the CLI (bodies counted and dropped) and with `--output DIR`
  *   (streamed to files); and the library's `fetch` in `body: "memory"` mode, consumer dropping each.
  * `BENCH_QUICK=1`: 2,000 URLs, 1,000 in flight, 20k URLs from a file, 200 bodies, one round.
+ * `BENCH_ONLY=throughput,cancel,rss` runs only the named parts.
  * Run by `npm run bench fetch` (tsx; the RSS children run the esbuild bundle `dist/leakproof.mjs`,
  * built first if missing, and tsx for the library case).
  */
@@ -35,6 +36,7 @@ const IN_FLIGHT = quick ? 1_000 : 10_000
 const FILE_URLS = quick ? 20_000 : 100_000
 const BODIES = quick ? 200 : 1_000
 const MIB = 1024 * 1024
+const only = (process.env["BENCH_ONLY"] ?? "throughput,cancel,rss").split(",")
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "..")
 
@@ -150,11 +152,11 @@ const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math
 
 console.log(`load average: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; ${os.cpus().length} cores; node ${process.version}`)
 // Warm up every path first (JIT, connection pools): cold Effect code measures several times slower.
-for (const [, run] of cases) {
+if (only.includes("throughput")) for (const [, run] of cases) {
   await run(64)
   await run(64)
 }
-for (const concurrency of [64, 256]) {
+for (const concurrency of only.includes("throughput") ? [64, 256] : []) {
   const rates: Record<string, Array<number>> = {}
   const cpus: Record<string, Array<number>> = {}
   for (let round = 0; round < ROUNDS; round++) {
@@ -183,6 +185,7 @@ for (const concurrency of [64, 256]) {
 }
 
 // ---- cancel latency ------------------------------------------------------------------------
+if (only.includes("cancel")) {
 console.log(`\ncancel: ${fmt(IN_FLIGHT)} requests in flight (a server that never answers), then leave the scope`)
 const hang = Array.from({ length: IN_FLIGHT }, (_, i) => `${origin}/hang/${i}`)
 await Effect.runPromise(LeakCheck.track((tracker) =>
@@ -208,6 +211,7 @@ await Effect.runPromise(LeakCheck.track((tracker) =>
     )
   })
 ).pipe(Effect.provide(UrlFetcher.layer)))
+}
 
 // ---- peak RSS --------------------------------------------------------------------------------
 const bundle = path.join(root, "dist/leakproof.mjs")
@@ -230,13 +234,19 @@ const peak = (args: ReadonlyArray<string>): Promise<{ mb: number; code: number |
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "leakproof-bench-"))
 try {
+  if (only.includes("rss")) {
   console.log("\npeak RSS (child processes; bound: 200 MB each)")
   const idle = await peak([bundle, "--version"])
   console.log(`  CLI bundle start-up alone (--version): ${fmt(idle.mb)} MB`)
   const list = path.join(tmp, "urls.txt")
   fs.writeFileSync(list, Array.from({ length: FILE_URLS }, (_, i) => `${origin}/data/${i}`).join("\n") + "\n")
+  const quarter = path.join(tmp, "urls-quarter.txt")
+  fs.writeFileSync(quarter, Array.from({ length: FILE_URLS / 4 }, (_, i) => `${origin}/data/${i}`).join("\n") + "\n")
   const fromFile = await peak([bundle, "fetch", "--file", list, "--concurrency", "64", "--retries", "0", "--format", "ndjson"])
-  console.log(`  CLI: ${fmt(FILE_URLS)} URLs from a file (1 KiB each): ${fmt(fromFile.mb)} MB (exit ${fromFile.code}, ${fmt(fromFile.seconds, 1)} s)`)
+  const fromQuarter = await peak([bundle, "fetch", "--file", quarter, "--concurrency", "64", "--retries", "0", "--format", "ndjson"])
+  console.log(
+    `  CLI: URLs from a file (1 KiB each): ${fmt(FILE_URLS)} URLs ${fmt(fromFile.mb)} MB (exit ${fromFile.code}, ${fmt(fromFile.seconds, 1)} s); ${fmt(FILE_URLS / 4)} URLs ${fmt(fromQuarter.mb)} MB`
+  )
   const bodies = path.join(tmp, "bodies.txt")
   fs.writeFileSync(bodies, Array.from({ length: BODIES }, (_, i) => `${origin}/bytes/${MIB}/${i}`).join("\n") + "\n")
   const counted = await peak([bundle, "fetch", "--file", bodies, "--concurrency", "16", "--retries", "0", "--format", "ndjson"])
@@ -245,11 +255,25 @@ try {
   const toFiles = await peak([bundle, "fetch", "--file", bodies, "--concurrency", "16", "--retries", "0", "--format", "ndjson", "--output", dir])
   const written = fs.existsSync(dir) ? fs.readdirSync(dir).length : 0
   console.log(`  CLI: ${fmt(BODIES)} bodies of 1 MiB --output DIR: ${fmt(toFiles.mb)} MB (exit ${toFiles.code}, ${written} files, ${fmt(toFiles.seconds, 1)} s)`)
-  const tsxIdle = await peak(["--import", "tsx", "-e", "0"])
-  const memory = await peak(["--import", "tsx", fileURLToPath(import.meta.url), "library-memory", origin, String(BODIES)])
+  // The library case runs this file bundled (esbuild), like an app would ship, not under tsx.
+  const child = path.join(tmp, "fetch-bench.mjs")
+  const { build } = await import("esbuild")
+  await build({
+    entryPoints: [fileURLToPath(import.meta.url)],
+    outfile: child,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    logLevel: "warning",
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
+  })
+  const memory = await peak([child, "library-memory", origin, String(BODIES)])
+  const memoryHalf = await peak([child, "library-memory", origin, String(BODIES / 4)])
   console.log(
-    `  library fetch, body "memory", ${fmt(BODIES)} x 1 MiB, concurrency 16, consumer drops each: ${fmt(memory.mb)} MB under tsx (tsx alone: ${fmt(tsxIdle.mb)} MB; exit ${memory.code})`
+    `  library fetch, body "memory", 1 MiB bodies, concurrency 16, consumer drops each: ${fmt(BODIES)} bodies ${fmt(memory.mb)} MB, ${fmt(BODIES / 4)} bodies ${fmt(memoryHalf.mb)} MB (exit ${memory.code}, ${memoryHalf.code})`
   )
+  }
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true })
   server.kill("SIGTERM")
