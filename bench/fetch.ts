@@ -40,6 +40,23 @@ const only = (process.env["BENCH_ONLY"] ?? "throughput,cancel,rss").split(",")
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "..")
 
+// ---- child mode: the library over N URLs from a generator, bodies discarded ----------------
+if (process.argv[2] === "library-urls") {
+  const origin = process.argv[3]!
+  const count = Number(process.argv[4])
+  const urls = (function*() {
+    for (let i = 0; i < count; i++) yield `${origin}/data/${i}`
+  })()
+  await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const fetcher = yield* UrlFetcher.UrlFetcher
+    const out = yield* fetcher.fetch(urls, { concurrency: 64, retries: 0, body: "discard" })
+    let ok = 0
+    yield* Chan.forEach(out, (o) => Effect.sync(() => o._tag === "Fetched" && ok++))
+    if (ok !== count) throw new Error(`only ${ok} of ${count}`)
+  })).pipe(Effect.provide(UrlFetcher.layer)))
+  process.exit(0)
+}
+
 // ---- child mode: the library in body "memory" mode (peak RSS measured by the parent) ---------
 if (process.argv[2] === "library-memory") {
   const origin = process.argv[3]!
@@ -123,6 +140,8 @@ const leakproofFetch = (concurrency: number) =>
     if (ok !== N) throw new Error(`only ${ok} of ${N} succeeded`)
   }))
 
+// One options object for every call, as `fetch-all` does (validated once per object).
+const getOptions = { retries: 0 }
 const leakproofGet = (concurrency: number) =>
   runLeakproof(Effect.gen(function*() {
     const fetcher = yield* UrlFetcher.UrlFetcher
@@ -130,7 +149,7 @@ const leakproofGet = (concurrency: number) =>
     let ok = 0
     const worker = Effect.gen(function*() {
       while (next < N) {
-        const f = yield* fetcher.get(urls[next++]!, { retries: 0 })
+        const f = yield* fetcher.get(urls[next++]!, getOptions)
         if (f.body.length === 1024) ok++
       }
     })
@@ -268,6 +287,11 @@ try {
     logLevel: "warning",
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
   })
+  const libUrls = await peak([child, "library-urls", origin, String(FILE_URLS)])
+  const libQuarter = await peak([child, "library-urls", origin, String(FILE_URLS / 4)])
+  console.log(
+    `  library fetch, URLs from a generator, bodies discarded, concurrency 64: ${fmt(FILE_URLS)} URLs ${fmt(libUrls.mb)} MB, ${fmt(FILE_URLS / 4)} URLs ${fmt(libQuarter.mb)} MB (exit ${libUrls.code}, ${libQuarter.code})`
+  )
   const memory = await peak([child, "library-memory", origin, String(BODIES)])
   const memoryHalf = await peak([child, "library-memory", origin, String(BODIES / 4)])
   console.log(
