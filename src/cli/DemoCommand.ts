@@ -21,6 +21,7 @@ import { safeCache } from "../programs/patterns/SafeCache.js"
 import { ticker } from "../programs/patterns/Ticker.js"
 import { timeout } from "../programs/patterns/Timeout.js"
 import { badInput } from "./CliExit.js"
+import * as Stdio from "./Stdio.js"
 
 const print = (title: string, report: Demo.Report): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -40,9 +41,7 @@ const runDemo = <A extends Demo.Report, E>(title: string, program: Effect.Effect
     yield* print(title, report)
     const leftovers = yield* supervisor.value
     if (leftovers.length > 0) {
-      yield* Effect.sync(() =>
-        process.stderr.write(`leakproof: interrupting ${leftovers.length} leaked fiber(s) so the process can exit\n`)
-      )
+      yield* Stdio.err(`leakproof: interrupting ${leftovers.length} leaked fiber(s) so the process can exit`)
       yield* Fiber.interruptAll(leftovers)
     }
   })

@@ -3,8 +3,8 @@
  * command: the demo server). Each handler parses, calls one program, prints.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Either, Layer, Option, Stream } from "effect"
-import * as fs from "node:fs/promises"
+import type { Duration } from "effect"
+import { Chunk, Console, Effect, Either, Layer, Option, Stream } from "effect"
 import * as DurationArg from "../domain/DurationArg.js"
 import type { FetchOptionsInput, FetchOutcome, InvalidFetchOptions } from "../domain/FetchOutcome.js"
 import { makeOptions, summarize } from "../domain/FetchOutcome.js"
@@ -15,9 +15,10 @@ import { fetchUrls } from "../programs/fetchUrls.js"
 import { first } from "../programs/first.js"
 import * as DemoServer from "../services/DemoServer.js"
 import * as UrlFetcher from "../services/UrlFetcher.js"
-import { badInput, CliExit } from "./CliExit.js"
+import { badInput, CliExit, deadlineReached, failed } from "./CliExit.js"
 import type { Format } from "./FetchOutput.js"
 import { endProgress, formatOutcome, printer, printSummary, resolveFormat, toJson } from "./FetchOutput.js"
+import * as InputLines from "./InputLines.js"
 
 // ---------------------------------------------------------------------------------------------
 // Options shared by the fetch commands
@@ -71,16 +72,9 @@ const duration = (option: string, text: string) =>
     onRight: Effect.succeed
   })
 
+// Read line by line and decoded as a stream; collected here until the engine takes a stream.
 const readUrls = (path: string): Effect.Effect<ReadonlyArray<string>, CliExit> =>
-  Effect.tryPromise({
-    try: async () => {
-      if (path !== "-") return fs.readFile(path, "utf8")
-      let text = ""
-      for await (const chunk of process.stdin) text += String(chunk)
-      return text
-    },
-    catch: (e) => badInput(`--file ${path}: ${e instanceof Error ? e.message : String(e)}`)
-  }).pipe(Effect.map((text) => text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith("#"))))
+  Effect.map(Stream.runCollect(InputLines.urlList(path)), Chunk.toReadonlyArray)
 
 /** Turns the parsed command line into URLs and validated fetch options (bad input: exit 2). */
 const parseCommon = (c: Common) =>
@@ -117,8 +111,21 @@ const streamBatch = (
     )
     const summary = summarize(urls.length, result.outcomes)
     yield* printSummary(summary, fmt)
-    return { summary, stoppedEarly: result.stoppedEarly }
+    // URLs without an outcome though the batch was not stopped on purpose: the deadline cut them.
+    return { summary, stoppedEarly: result.stoppedEarly, cutByDeadline: !result.stoppedEarly && summary.cancelled > 0 }
   })
+
+/** Exit code of a batch: 124 if the deadline cut it short, 1 if a result failed, else 0. */
+const batchExit = (r: { readonly summary: { readonly failed: number }; readonly cutByDeadline: boolean }) =>
+  r.cutByDeadline
+    ? Effect.fail(deadlineReached())
+    : r.summary.failed > 0
+    ? Effect.fail(failed())
+    : Effect.void
+
+/** `--deadline` around a whole program (fetch-all, first): `None` when it fired. */
+const withDeadline = <A, E, R>(self: Effect.Effect<A, E, R>, deadline: Duration.DurationInput | undefined) =>
+  deadline === undefined ? Effect.map(self, Option.some) : Effect.timeoutOption(self, deadline)
 
 // ---------------------------------------------------------------------------------------------
 // Commands
@@ -134,8 +141,8 @@ export const fetchCommand = Command.make("fetch", { ...common, take }, (c) =>
     const { format: fmt, options, urls } = yield* parseCommon(c)
     const n = Option.getOrUndefined(c.take)
     if (n !== undefined && n < 1) return yield* badInput(`invalid --take: expected an integer >= 1, got ${n}`)
-    const { summary } = yield* streamBatch(urls, n === undefined ? options : { ...options, take: n }, fmt)
-    if (summary.failed > 0) return yield* new CliExit({ code: 1, message: "" })
+    // With --take N the exit code speaks of the N results taken, not of the ones cancelled after.
+    return yield* batchExit(yield* streamBatch(urls, n === undefined ? options : { ...options, take: n }, fmt))
   })).pipe(Command.withDescription("Fetch URLs concurrently; stream results as they complete, then a summary."))
 
 export const checkStatusCommand = Command.make(
@@ -161,7 +168,7 @@ export const checkStatusCommand = Command.make(
       const stopped = summary.failed >= c.maxErrors
       if (stopped) yield* Effect.zipRight(endProgress, Console.error(`too many errors (${summary.failed}), stopped`))
       yield* printSummary(summary, fmt)
-      if (summary.failed > 0) return yield* new CliExit({ code: 1, message: "" })
+      return yield* batchExit({ summary, cutByDeadline: !stopped && summary.cancelled > 0 })
     })
 ).pipe(Command.withDescription("Seed 002: stream each URL's status or error; stop everything after --max-errors errors."))
 
@@ -169,7 +176,16 @@ export const fetchAllCommand = Command.make("fetch-all", common, (c) =>
   Effect.gen(function*() {
     const { format: fmt, options, urls } = yield* parseCommon(c)
     const fetcher = yield* UrlFetcher.UrlFetcher
-    const result = yield* Effect.either(fetchAll(urls.map((u) => fetcher.get(u, options)), { concurrency: options.concurrency }))
+    const done: Array<FetchOutcome> = []
+    const sources = urls.map((u) => Effect.tap(fetcher.get(u, options), (f) => Effect.sync(() => done.push(f))))
+    const timed = yield* withDeadline(Effect.either(fetchAll(sources, { concurrency: options.concurrency })), options.deadline)
+    if (Option.isNone(timed)) {
+      for (const f of done) yield* Console.log(formatOutcome(f, fmt))
+      return yield* deadlineReached(
+        `fetch-all: deadline reached; ${done.length} of ${urls.length} completed, the rest were cancelled`
+      )
+    }
+    const result = timed.value
     if (Either.isRight(result)) {
       for (const f of result.right) yield* Console.log(formatOutcome(f, fmt))
       return
@@ -180,21 +196,22 @@ export const fetchAllCommand = Command.make("fetch-all", common, (c) =>
     yield* Console.log(
       fmt === "ndjson" ? JSON.stringify(error._tag === "FetchError" ? toJson(error) : { error: error.message }) : ` ERR  ${error.message}`
     )
-    return yield* new CliExit({
-      code: 1,
-      message: `fetch-all: ${failure.error.message}; ${failure.completed.length} completed before it, the rest were cancelled`
-    })
+    return yield* failed(
+      `fetch-all: ${failure.error.message}; ${failure.completed.length} completed before it, the rest were cancelled`
+    )
   })).pipe(Command.withDescription("Seed 001 FetchAll: all or nothing; the first failure cancels the rest (completed results are kept)."))
 
 export const firstCommand = Command.make("first", common, (c) =>
   Effect.gen(function*() {
     const { format: fmt, options, urls } = yield* parseCommon(c)
-    const result = yield* Effect.either(first(urls, options))
+    const timed = yield* withDeadline(Effect.either(first(urls, options)), options.deadline)
+    if (Option.isNone(timed)) return yield* deadlineReached(`first: deadline reached before any of ${urls.length} succeeded`)
+    const result = timed.value
     if (Either.isRight(result)) return yield* Console.log(formatOutcome(result.right, fmt))
     for (const f of result.left.failures) {
       yield* Console.log(fmt === "ndjson" ? JSON.stringify(f._tag === "FetchError" ? toJson(f) : { error: f.message }) : ` ERR  ${f.message}`)
     }
-    return yield* new CliExit({ code: 1, message: `first: all ${urls.length} failed` })
+    return yield* failed(`first: all ${urls.length} failed`)
   })).pipe(Command.withDescription("Seed 001 first-win: ask every mirror at once, keep the first success, cancel the rest."))
 
 // ---------------------------------------------------------------------------------------------
@@ -208,14 +225,14 @@ export const firstCommand = Command.make("first", common, (c) =>
 export const defaultJob: Effect.Effect<void, CliExit | InvalidFetchOptions> = Effect.gen(function*() {
   const before = yield* LeakCheck.numFibers
   const fmt = resolveFormat(undefined)
-  yield* Effect.scoped(Effect.gen(function*() {
+  const batch = yield* Effect.scoped(Effect.gen(function*() {
     const server = yield* DemoServer.make().pipe(Effect.mapError((e) => new CliExit({ code: 1, message: e.message })))
     const urls = DemoServer.demoUrls(server.baseUrl)
     yield* Console.log(
       `leakproof demo: fetching ${urls.length} URLs from ${server.baseUrl} (concurrency 8, timeout 1s, deadline 5s, max body 1 MiB)`
     )
     // The client (and its keep-alive pool) is released before the server, so closing is immediate.
-    yield* streamBatch(urls, {
+    return yield* streamBatch(urls, {
       concurrency: 8,
       timeout: "1 second",
       deadline: "5 seconds",
@@ -227,6 +244,9 @@ export const defaultJob: Effect.Effect<void, CliExit | InvalidFetchOptions> = Ef
   const after = yield* LeakCheck.numFibers
   yield* Console.log(`live fibers: ${before} before, ${after} after${after === before ? " (no leak)" : " (LEAK)"}`)
   yield* Console.log("try: leakproof --help, leakproof fetch --help, npm test")
+  // The demo's failing URLs are what it demonstrates: its job fails only on a leak or a deadline.
+  if (batch.cutByDeadline) return yield* deadlineReached()
+  if (after !== before) return yield* failed(`${after - before} fiber(s) leaked`)
 })
 
 /** What the fetch commands need from the environment. */
