@@ -15,6 +15,7 @@ import { fetchUrls } from "../programs/fetchUrls.js"
 import { first } from "../programs/first.js"
 import * as DemoServer from "../services/DemoServer.js"
 import * as UrlFetcher from "../services/UrlFetcher.js"
+import * as Argv from "./Argv.js"
 import { badInput, CliExit, deadlineReached, failed } from "./CliExit.js"
 import type { Format } from "./FetchOutput.js"
 import { endProgress, formatOutcome, printer, printSummary, resolveFormat, toJson } from "./FetchOutput.js"
@@ -24,6 +25,8 @@ import * as InputLines from "./InputLines.js"
 // Options shared by the fetch commands
 // ---------------------------------------------------------------------------------------------
 
+// Declared for --help; the URLs themselves are split from the flags by `Argv` (linear time) and
+// read from `Argv.Positionals`.
 const urlsArg = Args.text({ name: "url" }).pipe(Args.withDescription("URLs to fetch"), Args.repeated)
 const file = Options.text("file").pipe(
   Options.withAlias("f"),
@@ -56,7 +59,6 @@ const format = Options.choice("format", ["table", "ndjson"]).pipe(
 const common = { urls: urlsArg, file, concurrency, timeout, deadline, retries, maxBody, format }
 
 interface Common {
-  readonly urls: ReadonlyArray<string>
   readonly file: Option.Option<string>
   readonly concurrency: number
   readonly timeout: string
@@ -80,7 +82,7 @@ const readUrls = (path: string): Effect.Effect<ReadonlyArray<string>, CliExit> =
 const parseCommon = (c: Common) =>
   Effect.gen(function*() {
     const fromFile = Option.isSome(c.file) ? yield* readUrls(c.file.value) : []
-    const urls = [...c.urls, ...fromFile]
+    const urls = [...(yield* Argv.Positionals), ...fromFile]
     if (urls.length === 0) return yield* badInput("no URLs: give them as arguments or with --file")
     const input: FetchOptionsInput = {
       concurrency: c.concurrency,
@@ -111,14 +113,22 @@ const streamBatch = (
     )
     const summary = summarize(urls.length, result.outcomes)
     yield* printSummary(summary, fmt)
-    // URLs without an outcome though the batch was not stopped on purpose: the deadline cut them.
-    return { summary, stoppedEarly: result.stoppedEarly, cutByDeadline: !result.stoppedEarly && summary.cancelled > 0 }
+    return { summary, unfinished: result.stoppedEarly ? 0 : summary.cancelled }
   })
 
-/** Exit code of a batch: 124 if the deadline cut it short, 1 if a result failed, else 0. */
-const batchExit = (r: { readonly summary: { readonly failed: number }; readonly cutByDeadline: boolean }) =>
-  r.cutByDeadline
+/**
+ * Exit code of a batch: 124 if the deadline cut it short, 1 if a result failed, else 0. URLs left
+ * without an outcome though nothing stopped the batch on purpose (no `--take`, no error limit, no
+ * deadline) mean the engine lost them: an internal error, never 0.
+ */
+const batchExit = (
+  r: { readonly summary: { readonly failed: number }; readonly unfinished: number },
+  deadline: Duration.DurationInput | undefined
+) =>
+  r.unfinished > 0 && deadline !== undefined
     ? Effect.fail(deadlineReached())
+    : r.unfinished > 0
+    ? Effect.die(new Error(`${r.unfinished} URL(s) ended without an outcome`))
     : r.summary.failed > 0
     ? Effect.fail(failed())
     : Effect.void
@@ -142,7 +152,7 @@ export const fetchCommand = Command.make("fetch", { ...common, take }, (c) =>
     const n = Option.getOrUndefined(c.take)
     if (n !== undefined && n < 1) return yield* badInput(`invalid --take: expected an integer >= 1, got ${n}`)
     // With --take N the exit code speaks of the N results taken, not of the ones cancelled after.
-    return yield* batchExit(yield* streamBatch(urls, n === undefined ? options : { ...options, take: n }, fmt))
+    return yield* batchExit(yield* streamBatch(urls, n === undefined ? options : { ...options, take: n }, fmt), options.deadline)
   })).pipe(Command.withDescription("Fetch URLs concurrently; stream results as they complete, then a summary."))
 
 export const checkStatusCommand = Command.make(
@@ -168,7 +178,7 @@ export const checkStatusCommand = Command.make(
       const stopped = summary.failed >= c.maxErrors
       if (stopped) yield* Effect.zipRight(endProgress, Console.error(`too many errors (${summary.failed}), stopped`))
       yield* printSummary(summary, fmt)
-      return yield* batchExit({ summary, cutByDeadline: !stopped && summary.cancelled > 0 })
+      return yield* batchExit({ summary, unfinished: stopped ? 0 : summary.cancelled }, options.deadline)
     })
 ).pipe(Command.withDescription("Seed 002: stream each URL's status or error; stop everything after --max-errors errors."))
 
@@ -223,6 +233,7 @@ export const firstCommand = Command.make("first", common, (c) =>
  * and a deadline, stream the results, print the summary and the live-fiber count before and after.
  */
 export const defaultJob: Effect.Effect<void, CliExit | InvalidFetchOptions> = Effect.gen(function*() {
+  const deadline = "5 seconds"
   const before = yield* LeakCheck.numFibers
   const fmt = resolveFormat(undefined)
   const batch = yield* Effect.scoped(Effect.gen(function*() {
@@ -235,7 +246,7 @@ export const defaultJob: Effect.Effect<void, CliExit | InvalidFetchOptions> = Ef
     return yield* streamBatch(urls, {
       concurrency: 8,
       timeout: "1 second",
-      deadline: "5 seconds",
+      deadline,
       maxBodyBytes: 1024 * 1024,
       retries: 1,
       retryBase: "50 millis"
@@ -245,16 +256,16 @@ export const defaultJob: Effect.Effect<void, CliExit | InvalidFetchOptions> = Ef
   yield* Console.log(`live fibers: ${before} before, ${after} after${after === before ? " (no leak)" : " (LEAK)"}`)
   yield* Console.log("try: leakproof --help, leakproof fetch --help, npm test")
   // The demo's failing URLs are what it demonstrates: its job fails only on a leak or a deadline.
-  if (batch.cutByDeadline) return yield* deadlineReached()
+  yield* batchExit({ summary: { failed: 0 }, unfinished: batch.unfinished }, deadline)
   if (after !== before) return yield* failed(`${after - before} fiber(s) leaked`)
 })
 
 /** What the fetch commands need from the environment. */
 export const FetchLayer: Layer.Layer<UrlFetcher.UrlFetcher> = UrlFetcher.layer
 
-export const fetchCommands = [
-  fetchCommand.pipe(Command.provide(FetchLayer)),
-  fetchAllCommand.pipe(Command.provide(FetchLayer)),
-  firstCommand.pipe(Command.provide(FetchLayer)),
-  checkStatusCommand.pipe(Command.provide(FetchLayer))
-] as const
+export const fetchCommands = {
+  "fetch": fetchCommand.pipe(Command.provide(FetchLayer)),
+  "fetch-all": fetchAllCommand.pipe(Command.provide(FetchLayer)),
+  "first": firstCommand.pipe(Command.provide(FetchLayer)),
+  "check-status": checkStatusCommand.pipe(Command.provide(FetchLayer))
+} as const

@@ -7,9 +7,11 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Chunk, Console, Effect, Either, Stream } from "effect"
 import { processNumbers } from "../programs/processNumbers.js"
+import * as Argv from "./Argv.js"
 import { badInput, CliExit } from "./CliExit.js"
 import * as InputLines from "./InputLines.js"
 
+// Declared for --help; the numbers are split from the flags by `Argv` (linear time).
 const numbers = Args.text({ name: "number" }).pipe(Args.withDescription("integers to square"), Args.repeated)
 const workers = Options.integer("workers").pipe(
   Options.withAlias("w"),
@@ -42,7 +44,8 @@ const readStdin: Effect.Effect<ReadonlyArray<number>, CliExit> = InputLines.from
 
 export const command = Command.make("squares", { numbers, workers, format }, (c) =>
   Effect.gen(function*() {
-    const nums = c.numbers.length > 0 ? yield* parseNumbers(c.numbers) : yield* readStdin
+    const args = yield* Argv.Positionals
+    const nums = args.length > 0 ? yield* parseNumbers(args) : yield* readStdin
     if (!Number.isSafeInteger(c.workers) || c.workers < 1) {
       return yield* badInput(`--workers must be a positive integer, got ${c.workers}`)
     }

@@ -18,7 +18,7 @@ export interface CliResult {
 export const bundle = process.env["LEAKPROOF_CLI_BUNDLE"] ?? fileURLToPath(new URL("../../dist/leakproof.mjs", import.meta.url))
 
 export interface RunCliOptions {
-  readonly stdin?: string
+  readonly stdin?: string | Uint8Array
   /** Read stdin from this file (the child then reads it in fixed 64 KiB chunks, like `< file`). */
   readonly stdinFile?: string
   /** Hard limit: the child is killed after this many ms (default 15 000). */
@@ -31,6 +31,8 @@ export interface RunCliOptions {
    * child's stream buffers fill up, as behind `| slow-consumer`). Default: as fast as it comes.
    */
   readonly readRate?: number
+  /** Send this signal once `ready` resolves (e.g. when a test server saw the requests). */
+  readonly signalOn?: { readonly name: NodeJS.Signals; readonly ready: Promise<unknown> }
   /** Send this signal once `when` matches the stderr seen so far. */
   readonly stderrSignal?: { readonly name: NodeJS.Signals; readonly when: (stderr: string) => boolean }
 }
@@ -49,6 +51,15 @@ export const runCli = (args: ReadonlyArray<string>, options: RunCliOptions = {})
     let stderr = ""
     let signalled = false
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 15_000)
+    if (options.signalOn !== undefined) {
+      const { name, ready } = options.signalOn
+      void ready.then(() => {
+        if (!signalled && child.exitCode === null) {
+          signalled = true
+          child.kill(name)
+        }
+      })
+    }
     const onStdout = (d: Buffer) => {
       stdout += d.toString()
       if (options.signal && !signalled && options.signal.when(stdout)) {
