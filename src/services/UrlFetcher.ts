@@ -8,8 +8,8 @@
  *
  * @since 0.1.0
  */
-import { HttpClient, HttpClientError } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import { Chunk, Clock, Duration, Effect, Either, Layer, Metric, MetricBoundaries, Schedule, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import * as Chan from "../domain/Chan.js"
@@ -196,15 +196,23 @@ export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetch
   })
 }) {}
 
+// Loaded when a layer is built, not when this module is imported: `import { Chan } from "leakproof"`
+// must not pay for (or need) the HTTP stack.
+const nodeHttpClient = Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
+
 /**
  * `UrlFetcher` on `@effect/platform-node`'s undici client (one connection pool for the layer's
  * lifetime). Measured faster than the node:http client on loopback (see bench/fetch.ts).
  * @since 0.1.0
  */
-export const layer: Layer.Layer<UrlFetcher> = UrlFetcher.Default.pipe(Layer.provide(NodeHttpClient.layerUndici))
+export const layer: Layer.Layer<UrlFetcher> = UrlFetcher.Default.pipe(
+  Layer.provide(Layer.unwrapEffect(Effect.map(nodeHttpClient, (m) => m.layerUndici)))
+)
 
 /**
  * `UrlFetcher` on the node:http client with its own agent.
  * @since 0.1.0
  */
-export const layerNodeHttp: Layer.Layer<UrlFetcher> = UrlFetcher.Default.pipe(Layer.provide(NodeHttpClient.layer))
+export const layerNodeHttp: Layer.Layer<UrlFetcher> = UrlFetcher.Default.pipe(
+  Layer.provide(Layer.unwrapEffect(Effect.map(nodeHttpClient, (m) => m.layer)))
+)
