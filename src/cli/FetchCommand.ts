@@ -13,7 +13,6 @@ import { checkStatus } from "../programs/checkStatus.js"
 import { fetchAll } from "../programs/fetchAll.js"
 import { fetchUrls } from "../programs/fetchUrls.js"
 import { first } from "../programs/first.js"
-import * as DemoServer from "../services/DemoServer.js"
 import * as UrlFetcher from "../services/UrlFetcher.js"
 import * as Argv from "./Argv.js"
 import { badInput, CliExit, deadlineReached, failed } from "./CliExit.js"
@@ -236,6 +235,8 @@ export const defaultJob: Effect.Effect<void, CliExit | InvalidFetchOptions> = Ef
   const deadline = "5 seconds"
   const before = yield* LeakCheck.numFibers
   const fmt = resolveFormat(undefined)
+  // The HTTP server stack is loaded for this job only, not for every fetch command.
+  const DemoServer = yield* Effect.promise(() => import("../services/DemoServer.js"))
   const batch = yield* Effect.scoped(Effect.gen(function*() {
     const server = yield* DemoServer.make().pipe(Effect.mapError((e) => new CliExit({ code: 1, message: e.message })))
     const urls = DemoServer.demoUrls(server.baseUrl)

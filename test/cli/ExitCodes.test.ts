@@ -142,21 +142,20 @@ describe("130 / 143: interrupted by SIGINT / SIGTERM", () => {
     expect(r.code).toBe(code)
   })
 
-  /** Resolves once the test server has `n` more requests in flight than now (bounded poll). */
-  const inFlight = (n: number) => {
-    const target = server.inFlight() + n
-    return new Promise<void>((resolve, reject) => {
+  /** Resolves once the test server has received `n` requests for `path` (bounded poll). */
+  const received = (path: string, n: number) =>
+    new Promise<void>((resolve, reject) => {
       let tries = 0
       const timer = setInterval(() => {
-        if (server.inFlight() >= target) resolve(clearInterval(timer))
+        if (server.received.filter((p) => p === path).length >= n) resolve(clearInterval(timer))
         else if (++tries > 2_000) reject(clearInterval(timer))
       }, 5)
     })
-  }
 
   it.each([["SIGINT", 130], ["SIGTERM", 143]] as const)("fetch-all, first, check-status: %s -> %i", async (name, code) => {
     for (const command of ["fetch-all", "first", "check-status"]) {
-      const r = await runCli([command, ...hang(2)], { signalOn: { name, ready: inFlight(2) } })
+      const path = `/hang/${command}-${name}`
+      const r = await runCli([command, server.url(path), server.url(path)], { signalOn: { name, ready: received(path, 2) } })
       expect([command, r.code, r.signal]).toEqual([command, code, null])
     }
   })
