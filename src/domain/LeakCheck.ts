@@ -227,7 +227,7 @@ const waitsOf = (
   return n > 0 ? [{ _tag: "Join", fiber: id }] : [{ _tag: "Deferred", madeBy: id, alive: true }]
 }
 
-const stateOf = (probe: FiberProbe.State): string => {
+const stateOf = (probe: FiberProbe.State, waits: ReadonlyArray<WaitGraph.Wait>): string => {
   switch (probe._tag) {
     case "Done":
       return "done"
@@ -236,6 +236,7 @@ const stateOf = (probe: FiberProbe.State): string => {
     case "Unknown":
       return "unknown"
     case "Suspended": {
+      if (waits.length > 0) return `suspended: ${WaitGraph.bracket(waits)}`
       const chan = Chan.describeBlockingOn(probe.blockingOn)
       return chan === undefined ? "suspended" : `suspended: ${chan}`
     }
@@ -255,7 +256,7 @@ const describeFiber = (
   return {
     id: fiber.id().id,
     parent,
-    state: stateOf(probe),
+    state: stateOf(probe, waits),
     spans: spanNames(fiber),
     createdAt: createdAt === undefined ? undefined : FiberProbe.format(createdAt),
     blockedAt: blockedAt === undefined ? undefined : FiberProbe.format(blockedAt),
@@ -299,6 +300,81 @@ interface Started {
   readonly createdAt: FiberProbe.Site | undefined
 }
 
+// ---------------------------------------------------------------------------------------------
+// Timers started by checked fibers
+// ---------------------------------------------------------------------------------------------
+
+// A plain `setTimeout`/`setInterval` started by a checked fiber (a callback that will complete a
+// Deferred, run a fiber...) is a pending timer: while one is pending no deadlock is reported.
+// While checks run, the globals are wrapped to count them per check; `clear*` and firing uncount.
+const timerOwner = new WeakMap<object, Region>()
+let timerUsers = 0
+let restoreTimers: (() => void) | undefined = undefined
+
+const ownerOfCurrentFiber = (): Region | undefined => {
+  const fiber = FiberProbe.currentFiber()
+  return fiber === undefined ? undefined : regions.get(fiber)
+}
+
+const uncount = (handle: unknown): void => {
+  if (typeof handle !== "object" || handle === null) return
+  const region = timerOwner.get(handle)
+  if (region !== undefined) {
+    timerOwner.delete(handle)
+    region.timers--
+  }
+}
+
+const enableTimerTracking = (): (() => void) => {
+  if (timerUsers++ === 0) {
+    const g = globalThis as unknown as Record<"setTimeout" | "setInterval" | "clearTimeout" | "clearInterval", Function>
+    const original = { setTimeout: g.setTimeout, setInterval: g.setInterval, clearTimeout: g.clearTimeout, clearInterval: g.clearInterval }
+    const wrapStart = (start: Function, once: boolean) => {
+      const wrapped = function(this: unknown, callback: unknown, ...rest: Array<unknown>) {
+        const region = ownerOfCurrentFiber()
+        if (region === undefined || typeof callback !== "function") return start.call(this, callback, ...rest)
+        let handle: unknown = undefined
+        handle = start.call(this, function(this: unknown, ...args: Array<unknown>) {
+          if (once) uncount(handle)
+          return callback.apply(this, args)
+        }, ...rest)
+        if (typeof handle === "object" && handle !== null) {
+          timerOwner.set(handle, region)
+          region.timers++
+        }
+        return handle
+      }
+      return Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(start))
+    }
+    const wrapClear = (clear: Function) =>
+      Object.defineProperties(function(this: unknown, handle: unknown) {
+        uncount(handle)
+        return clear.call(this, handle)
+      }, Object.getOwnPropertyDescriptors(clear))
+    const wrappers = {
+      setTimeout: wrapStart(original.setTimeout, true),
+      setInterval: wrapStart(original.setInterval, false),
+      clearTimeout: wrapClear(original.clearTimeout),
+      clearInterval: wrapClear(original.clearInterval)
+    }
+    Object.assign(g, wrappers)
+    restoreTimers = () => {
+      for (const key of Object.keys(wrappers) as Array<keyof typeof wrappers>) {
+        if (g[key] === wrappers[key]) g[key] = original[key] // unless someone replaced it since (fake timers)
+      }
+    }
+  }
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    if (--timerUsers === 0) {
+      restoreTimers?.()
+      restoreTimers = undefined
+    }
+  }
+}
+
 /** Every fiber in a check, and the innermost check it belongs to. */
 const regions = new WeakMap<object, Region>()
 /** Checks running now, innermost last. */
@@ -314,6 +390,8 @@ class Region extends Supervisor.AbstractSupervisor<void> {
   /** Every fiber id this check has started (whose Deferreds and channels are "inside"). */
   readonly ids = new Set<number>()
   started = 0
+  /** Plain timers started by this check's fibers and still pending. */
+  timers = 0
   /** Counts fiber resumptions: a deadlock must hold across two event-loop turns with no resume. */
   epoch = 0
   root: AnyFiber | undefined = undefined
@@ -373,6 +451,7 @@ class Region extends Supervisor.AbstractSupervisor<void> {
     this.release.push(() => {
       if (--chanHookUsers === 0) Chan.setDebugHook(undefined)
     })
+    if (this.deadlock) this.release.push(enableTimerTracking())
     const testClock = clock as Clock.Clock & { readonly sleeps?: Effect.Effect<{ readonly length: number }> }
     if (Effect.isEffect(testClock.sleeps)) {
       const sleeps = testClock.sleeps
@@ -441,7 +520,7 @@ class Region extends Supervisor.AbstractSupervisor<void> {
       if (probe._tag !== "Suspended" || !this.durable(fiber, probe.blockingOn)) return false
       any = true
     }
-    return any && this.pendingSleeps() === 0
+    return any && this.timers === 0 && this.pendingSleeps() === 0
   }
 
   private readonly check = (): void => {
