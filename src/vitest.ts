@@ -23,6 +23,7 @@
  */
 import * as V from "@effect/vitest"
 import { Effect } from "effect"
+import type * as Scope from "effect/Scope"
 import * as LeakCheck from "./domain/LeakCheck.js"
 
 export * from "@effect/vitest"
@@ -58,9 +59,10 @@ export const checked = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   defaults: LeakCheck.CheckOptions = {},
   scoped = false
-): Effect.Effect<A, unknown, unknown> => {
+): Effect.Effect<A, E | LeakCheck.FiberLeak | LeakCheck.Deadlock, R> => {
   const marked = (self as Marked)[OptionsId]
-  const body = scoped ? Effect.scoped(self as Effect.Effect<A, E, R>) : self
+  // (closing the scope here only removes `Scope` from what the body needs)
+  const body = (scoped ? Effect.scoped(self as Effect.Effect<A, E, R | Scope.Scope>) : self) as Effect.Effect<A, E, R>
   return marked === false ? body : LeakCheck.verifyNone(body, { ...defaults, ...marked })
 }
 

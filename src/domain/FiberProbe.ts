@@ -50,6 +50,7 @@ interface Internals {
   readonly _queue: ReadonlyArray<unknown>
   readonly _asyncBlockingOn: FiberId.FiberId | null
   readonly _observers: ReadonlyArray<unknown>
+  readonly _children: ReadonlySet<AnyFiber> | null
 }
 
 const done: State = { _tag: "Done" }
@@ -99,6 +100,17 @@ export const joiners = (fiber: AnyFiber): number | undefined => {
   let n = 0
   for (const o of observers) if (typeof o === "function" && o.toString() === source) n++
   return n
+}
+
+/**
+ * The fiber's children (what `fiber.children` answers, without a message to the fiber), or
+ * `undefined` if this runtime keeps them elsewhere.
+ * @since 0.1.0
+ */
+export const children = (fiber: AnyFiber): ReadonlyArray<AnyFiber> | undefined => {
+  const f = fiber as unknown as Internals
+  if (!("_children" in f)) return undefined
+  return f._children === null ? [] : [...f._children]
 }
 
 /**

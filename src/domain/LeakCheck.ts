@@ -659,6 +659,12 @@ export const detectDeadlock = <A, E, R>(
 ): Effect.Effect<A, E | Deadlock, R> =>
   Effect.suspend(() => Effect.flatten(runInRegion(self, new Region(options?.sites ?? true, true, []))))
 
+/**
+ * Whether the current fiber runs inside a check (`verifyNone`, `detectDeadlock`, `track`).
+ * @since 0.1.0
+ */
+export const isChecked: Effect.Effect<boolean> = Effect.withFiberRuntime((fiber) => Effect.succeed(regions.has(fiber)))
+
 // ---------------------------------------------------------------------------------------------
 // track
 // ---------------------------------------------------------------------------------------------
@@ -733,7 +739,8 @@ const liveFibers: Effect.Effect<Map<AnyFiber, number | undefined>> = Effect.gen(
     const [fiber, parent] = stack.pop()!
     if (parents.has(fiber)) continue
     parents.set(fiber, parent)
-    for (const child of yield* fiber.children) stack.push([child, fiber.id().id])
+    const children = FiberProbe.children(fiber) ?? (yield* fiber.children)
+    for (const child of children) stack.push([child, fiber.id().id])
   }
   return parents
 })

@@ -195,6 +195,16 @@ describe("LeakCheck deadlock detection: what must not fire", () => {
       (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
     ))
 
+  it.live("a plain setTimeout a checked fiber started is a pending timer: no deadlock while its callback is due", () =>
+    Effect.gen(function*() {
+      const got = yield* LeakCheck.detectDeadlock(Effect.gen(function*() {
+        const done = yield* Deferred.make<string>()
+        setTimeout(() => Deferred.unsafeDone(done, Exit.succeed("fired")), 30)
+        return yield* Deferred.await(done)
+      }))
+      expect(got).toBe("fired")
+    }))
+
   it.effect("a channel made outside the check may still be used from outside: waiting on it is no deadlock", () =>
     Effect.gen(function*() {
       const outside = yield* Chan.make<number>(0, { name: "outside" })
