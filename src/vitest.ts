@@ -27,6 +27,8 @@ import type * as Scope from "effect/Scope"
 import * as LeakCheck from "./domain/LeakCheck.js"
 
 export * from "@effect/vitest"
+export * as Interleaving from "./domain/Interleaving.js"
+export * as LeakCheck from "./domain/LeakCheck.js"
 
 const OptionsId: unique symbol = Symbol.for("leakproof/vitest/CheckOptions")
 

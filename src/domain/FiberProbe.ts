@@ -157,7 +157,7 @@ export const siteOf = (fiber: AnyFiber): Site | undefined => sites.get(fiber)
 // src/services, the test kit entry). A line there never replaces the user's line.
 const srcDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const libraryDirs = [path.join(srcDir, "domain") + path.sep, path.join(srcDir, "services") + path.sep]
-const libraryFiles = [path.join(srcDir, "vitest.ts")]
+const libraryFiles = [path.join(srcDir, "vitest.ts"), path.join(srcDir, "vitest.js")]
 
 const normalize = (file: string): string => (file.startsWith("file://") ? fileURLToPath(file) : file)
 

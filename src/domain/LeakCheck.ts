@@ -59,6 +59,11 @@ export interface LeakedFiber {
 export class FiberLeak extends Data.TaggedError("FiberLeak")<{
   readonly leaked: ReadonlyArray<LeakedFiber>
 }> {
+  constructor(args: { readonly leaked: ReadonlyArray<LeakedFiber> }) {
+    super(args)
+    this.stack = `FiberLeak: ${this.message}` // the report says where; LeakCheck's own frames would not
+  }
+
   /** Interrupts the leaked fibers (test clean-up after an expected leak). */
   get interruptLeaked(): Effect.Effect<void> {
     return Fiber.interruptAll(leakedFibers.get(this) ?? [])
@@ -91,9 +96,18 @@ export class Deadlock extends Data.TaggedError("Deadlock")<{
   readonly fibers: ReadonlyArray<BlockedFiber>
   readonly cycles: ReadonlyArray<ReadonlyArray<WaitGraph.Step>>
 }> {
+  constructor(args: {
+    readonly reason: "AllBlocked"
+    readonly fibers: ReadonlyArray<BlockedFiber>
+    readonly cycles: ReadonlyArray<ReadonlyArray<WaitGraph.Step>>
+  }) {
+    super(args)
+    this.stack = `Deadlock: ${this.message}` // the report says where; LeakCheck's own frames would not
+  }
+
   override get message(): string {
     const n = this.fibers.length
-    const head = `deadlock: ${n === 1 ? "the only fiber" : `all ${n} fibers`} of the checked effect ${n === 1 ? "is" : "are"} blocked, and no timer is pending`
+    const head = `${n === 1 ? "the only fiber" : `all ${n} fibers`} of the checked effect ${n === 1 ? "is" : "are"} blocked and no timer is pending: deadlock!`
     const lines = this.fibers.map((f) => indent(formatFiber(f)))
     const cycles = this.cycles.map((c) => `  cycle: ${WaitGraph.describeCycle(c)}`)
     return [head, ...lines, ...cycles].join("\n")
@@ -112,7 +126,7 @@ export const formatFiber = (f: LeakedFiber): string => {
   const spans = f.spans.length === 0 ? "" : ` in ${f.spans.join(" < ")}`
   const where = [
     f.createdAt === undefined ? undefined : `created at ${f.createdAt}`,
-    f.blockedAt === undefined ? undefined : `blocked at ${f.blockedAt}`
+    f.blockedAt === undefined ? undefined : `${f.state === "running" ? "running at" : "blocked at"} ${f.blockedAt}`
   ].filter((s) => s !== undefined)
   const details = [f.waitsOn, where.length === 0 ? undefined : where.join(", ")].filter((s) => s !== undefined)
   return [`fiber #${f.id} [${f.state}${parent}]${spans}`, ...details.map((d) => `    ${d}`)].join("\n")
@@ -447,10 +461,12 @@ class Region extends Supervisor.AbstractSupervisor<void> {
   open(clock: Clock.Clock): void {
     openRegions.add(this)
     if (this.sites) this.release.push(FiberProbe.enableSites())
-    if (chanHookUsers++ === 0) Chan.setDebugHook(chanHook)
-    this.release.push(() => {
-      if (--chanHookUsers === 0) Chan.setDebugHook(undefined)
-    })
+    if (this.sites || this.deadlock) {
+      if (chanHookUsers++ === 0) Chan.setDebugHook(chanHook)
+      this.release.push(() => {
+        if (--chanHookUsers === 0) Chan.setDebugHook(undefined)
+      })
+    }
     if (this.deadlock) this.release.push(enableTimerTracking())
     const testClock = clock as Clock.Clock & { readonly sleeps?: Effect.Effect<{ readonly length: number }> }
     if (Effect.isEffect(testClock.sleeps)) {
@@ -851,7 +867,7 @@ export const formatDump = (dump: FiberDump, format: "text" | "html" | "json"): s
     const blocks = dump.groups.map((g) => {
       const where = [
         g.createdAt === undefined ? undefined : `created at ${g.createdAt}`,
-        g.blockedAt === undefined ? undefined : `blocked at ${g.blockedAt}`
+        g.blockedAt === undefined ? undefined : `${g.state === "running" ? "running at" : "blocked at"} ${g.blockedAt}`
       ].filter((s) => s !== undefined)
       return [groupHeader(g), ...(where.length === 0 ? [] : [`    ${where.join(", ")}`]), `    ${groupIds(g)}`].join("\n")
     })

@@ -32,7 +32,7 @@ describe("LeakCheck deadlock detection: the seeds' classic deadlocks", () => {
       expect(fiber!.blockedAt).toBe(siteOf(here, "send-no-receiver"))
       expect(deadlock.cycles).toEqual([])
       expect(deadlock.message.split("\n")[0]).toBe(
-        "deadlock: the only fiber of the checked effect is blocked, and no timer is pending"
+        "the only fiber of the checked effect is blocked and no timer is pending: deadlock!"
       )
       // found at once: no virtual time passed (and the test did not hang)
       expect(yield* TestClock.currentTimeMillis).toBe(before)
