@@ -305,7 +305,10 @@ export interface CheckOptions {
   readonly ignore?: ReadonlyArray<Ignore>
   /** Detect deadlocks while the effect runs (default true). */
   readonly deadlock?: boolean
-  /** Record where fibers were created and blocked (default true; costs a few microseconds per `yield*`). */
+  /**
+   * Record where fibers were created and blocked (default true, or false when the environment
+   * variable `LEAKPROOF_SITES=0`; costs a few microseconds per `yield*` in the checked effect).
+   */
   readonly sites?: boolean
 }
 
@@ -568,6 +571,8 @@ class Region extends Supervisor.AbstractSupervisor<void> {
 
 const liveClock = Clock.make()
 
+const sitesByDefault = (): boolean => typeof process === "undefined" || process.env["LEAKPROOF_SITES"] !== "0"
+
 const settleOn = (region: Region, options?: SettleOptions): Effect.Effect<void, FiberLeak> => {
   const baseline = options?.baseline ?? 0
   const deadline = Duration.toMillis(options?.within ?? "2 seconds")
@@ -649,7 +654,7 @@ export const verifyNone = <A, E, R>(
   options?: CheckOptions
 ): Effect.Effect<A, E | FiberLeak | Deadlock, R> =>
   Effect.suspend(() => {
-    const region = new Region(options?.sites ?? true, options?.deadlock ?? true, options?.ignore ?? [])
+    const region = new Region(options?.sites ?? sitesByDefault(), options?.deadlock ?? true, options?.ignore ?? [])
     return runInRegion(self, region).pipe(
       Effect.tap(() => settleOn(region, options?.within === undefined ? {} : { within: options.within })),
       Effect.flatten
@@ -673,7 +678,7 @@ export const detectDeadlock = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   options?: Pick<CheckOptions, "sites">
 ): Effect.Effect<A, E | Deadlock, R> =>
-  Effect.suspend(() => Effect.flatten(runInRegion(self, new Region(options?.sites ?? true, true, []))))
+  Effect.suspend(() => Effect.flatten(runInRegion(self, new Region(options?.sites ?? sitesByDefault(), true, []))))
 
 /**
  * Whether the current fiber runs inside a check (`verifyNone`, `detectDeadlock`, `track`).

@@ -22,7 +22,7 @@ describe("LeakCheck deadlock detection: the seeds' classic deadlocks", () => {
       const deadlock = yield* Effect.flip(LeakCheck.detectDeadlock(Effect.gen(function*() {
         const results = yield* Chan.make<number>(0, { name: "results" })
         yield* Chan.send(results, 1) // site: send-no-receiver
-      })))
+      }), { sites: true }))
       expect(deadlock._tag).toBe("Deadlock")
       expect(deadlock.reason).toBe("AllBlocked")
       expect(deadlock.fibers).toHaveLength(1)
@@ -63,7 +63,7 @@ describe("LeakCheck deadlock detection: the seeds' classic deadlocks", () => {
         yield* Chan.receive(pong)
         // bug: waits for a second ball without serving it
         yield* Chan.receive(pong) // site: second-ball
-      }).pipe(Effect.withSpan("table"))))
+      }).pipe(Effect.withSpan("table")), { sites: true }))
       expect(deadlock.fibers).toHaveLength(2)
       const [table, player] = [deadlock.fibers.find((f) => f.spans[0] === "table")!, deadlock.fibers.find((f) => f.spans[0] === "player")!]
       expect(table.waitsOn).toBe(`waits to receive from \`pong\`, which only #${player.id} sends`)

@@ -60,7 +60,7 @@ describe("LeakCheck.dumpFibersGrouped (pprof goroutine?debug=1)", () => {
       const ours = dump.groups.filter((g) => g.state === "suspended: chan send")
       expect(ours.map((g) => [g.count, g.createdAt])).toEqual([[3, siteOf(here, "senders")], [2, siteOf(here, "more-senders")]])
       yield* Fiber.interruptAll(fibers)
-    })))
+    }), { sites: true }))
 
   it("groupFibers is pure: biggest group first, ties by lowest id, ids sorted and capped at 10", () => {
     const fibers = [

@@ -16,7 +16,7 @@ const at = (name: string) => siteOf(here, name)
 /** Runs a check expected to find a leak; interrupts the leaked fibers afterwards. */
 const expectLeak = <A, E>(self: Effect.Effect<A, E>, options?: LeakCheck.CheckOptions) =>
   Effect.gen(function*() {
-    const result = yield* LeakCheck.verifyNone(self, { within: "20 millis", ...options }).pipe(Effect.either)
+    const result = yield* LeakCheck.verifyNone(self, { within: "20 millis", sites: true, ...options }).pipe(Effect.either)
     if (Either.isRight(result) || !(result.left instanceof LeakCheck.FiberLeak)) {
       return yield* Effect.dieMessage(`expected a FiberLeak, got ${String(result)}`)
     }
@@ -117,7 +117,7 @@ describe("LeakCheck creation sites (goleak's \"created by\")", () => {
         const results = yield* Chan.make<number>(0, { name: "results" })
         const producer = yield* Effect.fork(Chan.send(results, 1).pipe(Effect.withSpan("producer"))) // site: producer-fork
         yield* Fiber.join(producer) // site: join
-      })))
+      }), { sites: true }))
       const producer = deadlock.fibers.find((f) => f.spans[0] === "producer")!
       const root = deadlock.fibers.find((f) => f.id !== producer.id)!
       expect(producer.createdAt).toBe(at("producer-fork"))
@@ -130,7 +130,7 @@ describe("LeakCheck creation sites (goleak's \"created by\")", () => {
       const proto = Object.getPrototypeOf(Effect.void) as Record<symbol, unknown>
       const original = proto[Symbol.iterator]
       let during: unknown
-      yield* LeakCheck.verifyNone(Effect.sync(() => (during = proto[Symbol.iterator])))
+      yield* LeakCheck.verifyNone(Effect.sync(() => (during = proto[Symbol.iterator])), { sites: true })
       expect(during).not.toBe(original)
       expect(proto[Symbol.iterator]).toBe(original)
       let unchecked: unknown

@@ -54,7 +54,7 @@ describe("leakproof/vitest: opting out and ignoring", () => {
 
   it.effect("checkWith({ ignore: [{ createdAt }] }) matches the line that forked it", () =>
     checkWith(
-      { ignore: [{ createdAt: "LeakCheckVitest.test.ts" }], within: "20 millis" },
+      { ignore: [{ createdAt: "LeakCheckVitest.test.ts" }], within: "20 millis", sites: true },
       Effect.gen(function*() {
         yield* straggler("anything") // sites come from yield* lines
       })
