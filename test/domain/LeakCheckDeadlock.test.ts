@@ -7,6 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Option, Queue, TestClock } from "effect"
 import { createServer } from "node:http"
+import * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import * as Chan from "../../src/domain/Chan.js"
@@ -194,6 +195,49 @@ describe("LeakCheck deadlock detection: what must not fire", () => {
         }),
       (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
     ))
+
+  it.live("a pending loopback socket read (no timer anywhere in the check): no deadlock", () =>
+    Effect.acquireUseRelease(
+      Effect.async<net.Server>((resume) => {
+        const server = net.createServer((socket) => void setTimeout(() => socket.end("late reply"), 40))
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+      }),
+      (server) =>
+        Effect.gen(function*() {
+          const port = (server.address() as AddressInfo).port
+          const read = Effect.async<string>((resume) => {
+            const socket = net.connect(port, "127.0.0.1")
+            let text = ""
+            socket.on("data", (chunk) => (text += chunk))
+            socket.on("end", () => resume(Effect.succeed(text)))
+            return Effect.sync(() => socket.destroy())
+          })
+          const got = yield* LeakCheck.detectDeadlock(Effect.gen(function*() {
+            const replies = yield* Chan.make<string>(0, { name: "replies" })
+            yield* Effect.fork(Effect.flatMap(read, (text) => Chan.send(replies, text)))
+            return yield* Chan.receive(replies)
+          }))
+          expect(got).toEqual(Option.some("late reply"))
+        }),
+      (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+    ))
+
+  it.live("plain callbacks due on later event-loop turns: the detector's second look sees the fiber was woken meanwhile", () =>
+    Effect.gen(function*() {
+      const got = yield* LeakCheck.detectDeadlock(Effect.gen(function*() {
+        const first = yield* Deferred.make<string>()
+        const second = yield* Deferred.make<string>()
+        // Not timers, so only looking twice (and noticing the wake-up in between) tells this from a
+        // deadlock: each callback is two turns away, and the first one sets up the second wait.
+        const twoTurnsLater = (f: () => void) => setImmediate(() => setImmediate(f))
+        twoTurnsLater(() => {
+          twoTurnsLater(() => Deferred.unsafeDone(second, Exit.succeed("second")))
+          Deferred.unsafeDone(first, Exit.succeed("first"))
+        })
+        return [yield* Deferred.await(first), yield* Deferred.await(second)]
+      }))
+      expect(got).toEqual(["first", "second"])
+    }))
 
   it.live("a plain setTimeout a checked fiber started is a pending timer: no deadlock while its callback is due", () =>
     Effect.gen(function*() {
