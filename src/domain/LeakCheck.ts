@@ -392,6 +392,13 @@ const enableTimerTracking = (): (() => void) => {
   }
 }
 
+/** A live fiber's entry: its parent's id, or (when a site was recorded) both. Kept small: a
+ *  tracked benchmark may hold 100k of them. */
+type Entry = Started | number | undefined
+
+const startedOf = (entry: Entry): Started =>
+  typeof entry === "object" ? entry : { parent: entry, createdAt: undefined }
+
 /** Every fiber in a check, and the innermost check it belongs to. */
 const regions = new WeakMap<object, Region>()
 /** Checks running now, innermost last. */
@@ -403,8 +410,9 @@ const matches = (pattern: string | RegExp, text: string, exact: boolean): boolea
 
 class Region extends Supervisor.AbstractSupervisor<void> {
   readonly value = Effect.void
-  readonly live = new Map<AnyFiber, Started>()
-  /** Every fiber id this check has started (whose Deferreds and channels are "inside"). */
+  readonly live = new Map<AnyFiber, Entry>()
+  /** Every fiber id this check has started (whose Deferreds and channels are "inside"); kept only
+   *  when detecting deadlocks. */
   readonly ids = new Set<number>()
   started = 0
   /** Plain timers started by this check's fibers and still pending. */
@@ -434,12 +442,11 @@ class Region extends Supervisor.AbstractSupervisor<void> {
     fiber: Fiber.RuntimeFiber<A, E>
   ): void {
     this.started++
-    const id = fiber.id().id
-    this.ids.add(id)
+    if (this.deadlock) this.ids.add(fiber.id().id)
     const p = Option.getOrUndefined(parent) as AnyFiber | undefined
     const createdAt = this.sites ? (p !== undefined ? FiberProbe.siteOf(p) : FiberProbe.userSiteHere()) : undefined
-    this.live.set(fiber, { parent: p?.id().id, createdAt })
-    regions.set(fiber, this)
+    this.live.set(fiber, createdAt === undefined ? p?.id().id : { parent: p?.id().id, createdAt })
+    if (this.sites || this.deadlock) regions.set(fiber, this)
     if (this.sites) FiberProbe.watch(fiber)
   }
 
@@ -507,8 +514,12 @@ class Region extends Supervisor.AbstractSupervisor<void> {
   }
 
   /** Live fibers that count as leaks (not ignored). */
+  entries(): ReadonlyArray<[AnyFiber, Started]> {
+    return [...this.live].map(([fiber, entry]) => [fiber, startedOf(entry)])
+  }
+
   leaking(): ReadonlyArray<[AnyFiber, Started]> {
-    return [...this.live].filter(([fiber, started]) => !this.ignored(fiber, started))
+    return this.entries().filter(([fiber, started]) => !this.ignored(fiber, started))
   }
 
   describe(fiber: AnyFiber, started: Started): BlockedFiber {
@@ -561,7 +572,7 @@ class Region extends Supervisor.AbstractSupervisor<void> {
   private fire(): void {
     this.fired = true
     this.detecting = false
-    const fibers = [...this.live]
+    const fibers = this.entries()
       .filter(([fiber]) => FiberProbe.probe(fiber)._tag !== "Done")
       .map(([fiber, started]) => this.describe(fiber, started))
     const cycles = WaitGraph.cycles(fibers.map((f) => ({ id: f.id, waits: f.waits })))
@@ -681,7 +692,8 @@ export const detectDeadlock = <A, E, R>(
   Effect.suspend(() => Effect.flatten(runInRegion(self, new Region(options?.sites ?? sitesByDefault(), true, []))))
 
 /**
- * Whether the current fiber runs inside a check (`verifyNone`, `detectDeadlock`, `track`).
+ * Whether the current fiber runs inside a check (`verifyNone`, `detectDeadlock`; `track` only
+ * when it records sites).
  * @since 0.1.0
  */
 export const isChecked: Effect.Effect<boolean> = Effect.withFiberRuntime((fiber) => Effect.succeed(regions.has(fiber)))
@@ -729,7 +741,7 @@ export const track = <A, E, R>(
     const tracker: Tracker = {
       live: Effect.sync(() => region.live.size),
       started: Effect.sync(() => region.started),
-      fibers: Effect.sync(() => [...region.live].map(([fiber, started]) => stripWaits(region.describe(fiber, started)))),
+      fibers: Effect.sync(() => region.entries().map(([fiber, started]) => stripWaits(region.describe(fiber, started)))),
       settle: (options) => settleOn(region, options)
     }
     return Effect.acquireUseRelease(
@@ -782,7 +794,7 @@ export const dumpFibers: Effect.Effect<ReadonlyArray<LeakedFiber>> = Effect.map(
       stripWaits(describeFiber(
         fiber,
         parent,
-        regions.get(fiber)?.live.get(fiber)?.createdAt,
+        startedOf(regions.get(fiber)?.live.get(fiber)).createdAt,
         (id) => byId.get(id),
         FiberProbe.joiners
       ))
