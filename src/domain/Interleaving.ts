@@ -195,14 +195,28 @@ export class ScheduleFailure extends Data.TaggedError("ScheduleFailure")<{
   readonly schedule: number
   readonly schedules: number
   readonly trace: number
-  readonly cause: Cause.Cause<unknown>
+  /** What the body's run ended with. */
+  readonly failure: Cause.Cause<unknown>
 }> {
+  constructor(args: {
+    readonly reason: "BodyFailed" | "Leaked" | "Deadlocked"
+    readonly seed: number
+    readonly schedule: number
+    readonly schedules: number
+    readonly trace: number
+    readonly failure: Cause.Cause<unknown>
+  }) {
+    super(args)
+    this.stack = `ScheduleFailure: ${this.message}` // the failure's own lines say where; ours would not
+  }
+
   override get message(): string {
-    // A leak or deadlock report says it all; for anything else the stack shows the failing line.
-    const error = Option.getOrUndefined(Cause.failureOption(this.cause))
+    // A leak or deadlock report says it all; for anything else the stack shows the failing line
+    // (library frames left out).
+    const error = Option.getOrUndefined(Cause.failureOption(this.failure))
     const first = error instanceof LeakCheck.FiberLeak || error instanceof LeakCheck.Deadlock
       ? error.message
-      : Cause.pretty(this.cause).split("\n").slice(0, 12).join("\n")
+      : Cause.pretty(this.failure).split("\n").filter((l) => !/^\s+at .*node_modules/.test(l)).slice(0, 8).join("\n")
     return `schedule ${this.schedule} of ${this.schedules} failed (seed ${this.seed}): ${first}\n` +
       `replay exactly this schedule: LEAKPROOF_SEED=${this.seed} npm test`
   }
@@ -286,7 +300,7 @@ export const explore = <A, E, R>(
             schedule: i + 1,
             schedules,
             trace: run.trace,
-            cause: run.exit.cause
+            failure: run.exit.cause
           })
         }
       }
