@@ -11,8 +11,10 @@ const fetchAll = (urls: ReadonlyArray<string>) =>
     return out
   })
 
-it.effect("forgotten sender: take the first result, forget the rest", () =>
+it.effect.fails("forgotten sender: take the first result, forget the rest", () =>
   Effect.gen(function*() {
     const results = yield* fetchAll(["a", "b", "c"])
     yield* Chan.receive(results)
   }))
+
+// The README example in its LeakCheck section (its output there is this file's, line numbers included).
