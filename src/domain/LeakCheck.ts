@@ -211,13 +211,15 @@ const chanHook: Chan.DebugHook = {
 const isNilWait = (blockingOn: FiberId.FiberId): boolean => Chan.describeBlockingOn(blockingOn) === "chan (nil)"
 
 /**
- * What `fiber` (suspended on `blockingOn`) waits on. `alive` tells which fiber ids are alive.
- * `joins` is how many `Fiber.join`s wait for a fiber (not counting the check's own), if known.
+ * What `fiber` (suspended on `blockingOn`) waits on. `alive` finds a live fiber by id, `ended`
+ * tells a fiber known to have ended, and `joins` is how many `Fiber.join`s wait for a fiber (not
+ * counting the check's own), if known.
  */
 const waitsOf = (
   fiber: AnyFiber,
   blockingOn: FiberId.FiberId,
   alive: (id: number) => AnyFiber | undefined,
+  ended: (id: number) => boolean,
   joins: (target: AnyFiber) => number | undefined
 ): ReadonlyArray<WaitGraph.Wait> => {
   if (blockingOn._tag !== "Runtime") return []
@@ -235,10 +237,10 @@ const waitsOf = (
   }
   if (id === self) return [{ _tag: "Own" }]
   const target = alive(id)
-  if (target === undefined) return [{ _tag: "Deferred", madeBy: id, alive: false }]
+  if (target === undefined) return [{ _tag: "Deferred", madeBy: id, maker: ended(id) ? "ended" : "unknown" }]
   const n = joins(target)
   if (n === undefined) return [{ _tag: "JoinOrDeferred", fiber: id }]
-  return n > 0 ? [{ _tag: "Join", fiber: id }] : [{ _tag: "Deferred", madeBy: id, alive: true }]
+  return n > 0 ? [{ _tag: "Join", fiber: id }] : [{ _tag: "Deferred", madeBy: id, maker: "alive" }]
 }
 
 const stateOf = (probe: FiberProbe.State, waits: ReadonlyArray<WaitGraph.Wait>): string => {
@@ -262,10 +264,11 @@ const describeFiber = (
   parent: number | undefined,
   createdAt: FiberProbe.Site | undefined,
   alive: (id: number) => AnyFiber | undefined,
+  ended: (id: number) => boolean,
   joins: (target: AnyFiber) => number | undefined
 ): BlockedFiber => {
   const probe = FiberProbe.probe(fiber)
-  const waits = probe._tag === "Suspended" ? waitsOf(fiber, probe.blockingOn, alive, joins) : []
+  const waits = probe._tag === "Suspended" ? waitsOf(fiber, probe.blockingOn, alive, ended, joins) : []
   const blockedAt = FiberProbe.siteOf(fiber)
   return {
     id: fiber.id().id,
@@ -524,7 +527,14 @@ class Region extends Supervisor.AbstractSupervisor<void> {
 
   describe(fiber: AnyFiber, started: Started): BlockedFiber {
     const byId = new Map([...this.live.keys()].map((f) => [f.id().id, f]))
-    return describeFiber(fiber, started.parent, started.createdAt, (id) => byId.get(id), this.joins)
+    return describeFiber(
+      fiber,
+      started.parent,
+      started.createdAt,
+      (id) => byId.get(id),
+      (id) => this.ids.has(id) && !byId.has(id), // ids are kept only when detecting deadlocks
+      this.joins
+    )
   }
 
   /** Whether `fiber`'s wait can only be ended by fibers of this check. */
@@ -796,6 +806,7 @@ export const dumpFibers: Effect.Effect<ReadonlyArray<LeakedFiber>> = Effect.map(
         parent,
         startedOf(regions.get(fiber)?.live.get(fiber)).createdAt,
         (id) => byId.get(id),
+        (id) => !byId.has(id), // every live fiber is listed here
         FiberProbe.joiners
       ))
     )

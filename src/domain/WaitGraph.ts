@@ -31,7 +31,7 @@ export type Wait =
   | { readonly _tag: "NilChan" }
   | { readonly _tag: "Join"; readonly fiber: number }
   | { readonly _tag: "JoinOrDeferred"; readonly fiber: number }
-  | { readonly _tag: "Deferred"; readonly madeBy: number; readonly alive: boolean }
+  | { readonly _tag: "Deferred"; readonly madeBy: number; readonly maker: "alive" | "ended" | "unknown" }
   | { readonly _tag: "Own" }
 
 /**
@@ -63,7 +63,7 @@ export const wakers = (wait: Wait): ReadonlyArray<number> => {
     case "JoinOrDeferred":
       return [wait.fiber]
     case "Deferred":
-      return wait.alive ? [wait.madeBy] : []
+      return wait.maker === "alive" ? [wait.madeBy] : []
     case "NilChan":
     case "Own":
       return []
@@ -100,7 +100,7 @@ export const describeWait = (wait: Wait): string => {
     case "JoinOrDeferred":
       return `waits on #${wait.fiber} (Fiber.join, or a Deferred it made)`
     case "Deferred":
-      return `waits on a Deferred made by #${wait.madeBy}${wait.alive ? "" : " (ended)"}`
+      return `waits on a Deferred made by #${wait.madeBy}${wait.maker === "ended" ? " (ended)" : ""}`
     case "Own":
       return "waits on a Queue, or on a Deferred it made itself"
   }
