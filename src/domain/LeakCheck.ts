@@ -917,3 +917,16 @@ export const formatDump = (dump: FiberDump, format: "text" | "html" | "json"): s
     ""
   ].join("\n")
 }
+
+/**
+ * Which rendering of the grouped dump a `/debug/fibers` request asks for: its `?format=` when that
+ * is `text`, `html` or `json`; otherwise `html` for a browser (an `Accept` header with
+ * `text/html`), else `json`.
+ * @since 0.1.0
+ */
+export const dumpFormatFor = (format: string | undefined, accept: string | undefined): "text" | "html" | "json" =>
+  format === "text" || format === "html" || format === "json"
+    ? format
+    : accept !== undefined && accept.includes("text/html")
+    ? "html"
+    : "json"

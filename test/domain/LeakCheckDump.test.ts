@@ -94,4 +94,11 @@ describe("LeakCheck.dumpFibersGrouped (pprof goroutine?debug=1)", () => {
     expect(html).toContain("<td class=\"n\">2</td><td>suspended: chan send</td><td>&lt;script&gt;alert(1)&lt;/script&gt;</td>")
     expect(JSON.parse(LeakCheck.formatDump(dump, "json"))).toEqual(JSON.parse(JSON.stringify(dump)))
   })
+
+  it("dumpFormatFor: ?format= wins, a browser gets HTML, anything else JSON", () => {
+    expect(LeakCheck.dumpFormatFor("text", "text/html")).toBe("text")
+    expect(LeakCheck.dumpFormatFor(undefined, "text/html,application/xhtml+xml,*/*;q=0.8")).toBe("html")
+    expect(LeakCheck.dumpFormatFor("bogus", "application/json")).toBe("json")
+    expect(LeakCheck.dumpFormatFor(undefined, undefined)).toBe("json")
+  })
 })
