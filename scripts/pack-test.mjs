@@ -36,7 +36,7 @@ const tarball = step("npm pack (prepare: library build + CLI bundle)", () => {
   if (file === undefined) throw new Error("no tarball")
   const listing = run("tar", ["-tzf", join(work, file)], work, 30_000).split("\n")
   for (const needed of ["package/dist/index.js", "package/dist/index.d.ts", "package/dist/patterns.js",
-    "package/dist/patterns.d.ts", "package/dist/server.js", "package/dist/server.d.ts",
+    "package/dist/patterns.d.ts", "package/dist/server.js", "package/dist/server.d.ts", "package/dist/vitest.js", "package/dist/vitest.d.ts",
     "package/dist/leakproof.mjs", "package/bin/leakproof.js"]) {
     if (!listing.includes(needed)) throw new Error(`${needed} is missing from the tarball`)
   }
