@@ -1,30 +1,26 @@
 /**
  * leakproof: Go's concurrency patterns on Effect, with no leaked fibers.
  *
+ * The root entry is the library: `Chan` (Go's channels), `LeakCheck` (goleak for fibers),
+ * `WorkerPool`, `UrlFetcher` and the seed programs with their errors. Importing it loads `effect`
+ * and leakproof's own modules only; the HTTP client is loaded when `UrlFetcher.layer` is built.
+ *
+ * Subpaths: `leakproof/patterns` (the pattern catalogue behind `leakproof demo`),
+ * `leakproof/server` (`WorkServer`, `DemoServer`).
+ *
  * @since 0.1.0
  */
 export * as Chan from "./domain/Chan.js"
-export * as LeakCheck from "./domain/LeakCheck.js"
-export * as DurationArg from "./domain/DurationArg.js"
-export * as WorkServer from "./services/WorkServer.js"
-export * as Demo from "./programs/patterns/Demo.js"
-export * as DoneChannel from "./programs/patterns/DoneChannel.js"
-export * as ErrorsAsValues from "./programs/patterns/ErrorsAsValues.js"
-export * as FanOutFanIn from "./programs/patterns/FanOutFanIn.js"
-export * as FirstResponse from "./programs/patterns/FirstResponse.js"
-export * as ForgottenSender from "./programs/patterns/ForgottenSender.js"
-export * as Generator from "./programs/patterns/Generator.js"
-export * as OrChannel from "./programs/patterns/OrChannel.js"
-export * as PingPong from "./programs/patterns/PingPong.js"
-export * as Pipeline from "./programs/patterns/Pipeline.js"
-export * as RateLimited from "./programs/patterns/RateLimited.js"
-export * as SafeCache from "./programs/patterns/SafeCache.js"
-export * as Ticker from "./programs/patterns/Ticker.js"
-export * as Timeout from "./programs/patterns/Timeout.js"
 export * as FetchOutcome from "./domain/FetchOutcome.js"
+export * as LeakCheck from "./domain/LeakCheck.js"
 export * as UrlFetcher from "./services/UrlFetcher.js"
-export * as DemoServer from "./services/DemoServer.js"
-export * as FetchAll from "./programs/fetchAll.js"
-export * as First from "./programs/first.js"
-export * as CheckStatus from "./programs/checkStatus.js"
-export * as FetchUrls from "./programs/fetchUrls.js"
+export * as WorkerPool from "./services/WorkerPool.js"
+
+// The seed programs and their errors.
+export { BadNumber } from "./domain/BadNumber.js"
+export { checkStatus } from "./programs/checkStatus.js"
+export { fetchAll, FetchAllFailed } from "./programs/fetchAll.js"
+export { fetchUrls } from "./programs/fetchUrls.js"
+export type { FetchUrlsOptions } from "./programs/fetchUrls.js"
+export { AllFailed, first } from "./programs/first.js"
+export { processNumbers, processNumbersChan } from "./programs/processNumbers.js"

@@ -21,10 +21,10 @@ import { safeCache } from "../programs/patterns/SafeCache.js"
 import { ticker } from "../programs/patterns/Ticker.js"
 import { timeout } from "../programs/patterns/Timeout.js"
 import { badInput } from "./CliExit.js"
+import * as Stdio from "./Stdio.js"
 
-const print = (title: string, report: Demo.Report): Effect.Effect<void> =>
+const print = (report: Demo.Report): Effect.Effect<void> =>
   Effect.gen(function*() {
-    yield* Console.log(title)
     for (const e of report.events) yield* Console.log(`[${(e.at / 1000).toFixed(3).padStart(7)}s] ${e.text}`)
     const verdict = report.leftBehind === 0
       ? "no fiber left behind"
@@ -35,14 +35,14 @@ const print = (title: string, report: Demo.Report): Effect.Effect<void> =>
 /** Runs a demo, prints it, then interrupts whatever it leaked on purpose. */
 const runDemo = <A extends Demo.Report, E>(title: string, program: Effect.Effect<A, E>) =>
   Effect.gen(function*() {
+    // The title first, so a reader (or Ctrl-C) sees what is running.
+    yield* Console.log(title)
     const supervisor = yield* Supervisor.track
     const report = yield* Effect.supervised(program, supervisor)
-    yield* print(title, report)
+    yield* print(report)
     const leftovers = yield* supervisor.value
     if (leftovers.length > 0) {
-      yield* Effect.sync(() =>
-        process.stderr.write(`leakproof: interrupting ${leftovers.length} leaked fiber(s) so the process can exit\n`)
-      )
+      yield* Stdio.err(`leakproof: interrupting ${leftovers.length} leaked fiber(s) so the process can exit`)
       yield* Fiber.interruptAll(leftovers)
     }
   })
@@ -120,8 +120,9 @@ const demos = [
   )
 ] as const
 
+/** The demos' names, in catalogue order. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const names = demos.map((d) => [...Command.getNames(d as Command.Command<any, any, any, any>)][0])
+export const names: ReadonlyArray<string> = demos.map((d) => [...Command.getNames(d as Command.Command<any, any, any, any>)][0]!)
 
 /** The `demo` command and its one subcommand per pattern. */
 export const command = Command.make("demo", {}, () =>

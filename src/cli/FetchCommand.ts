@@ -3,8 +3,8 @@
  * command: the demo server). Each handler parses, calls one program, prints.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Either, Layer, Option, Stream } from "effect"
-import * as fs from "node:fs/promises"
+import type { Duration } from "effect"
+import { Chunk, Console, Effect, Either, Layer, Option, Stream } from "effect"
 import * as DurationArg from "../domain/DurationArg.js"
 import type { FetchOptionsInput, FetchOutcome, InvalidFetchOptions } from "../domain/FetchOutcome.js"
 import { makeOptions, summarize, SummaryBuilder } from "../domain/FetchOutcome.js"
@@ -12,17 +12,21 @@ import * as LeakCheck from "../domain/LeakCheck.js"
 import { checkStatus } from "../programs/checkStatus.js"
 import { fetchAll } from "../programs/fetchAll.js"
 import { fetchUrls } from "../programs/fetchUrls.js"
+import type { UrlSource } from "../services/FetchEngine.js"
 import { first } from "../programs/first.js"
-import * as DemoServer from "../services/DemoServer.js"
 import * as UrlFetcher from "../services/UrlFetcher.js"
-import { badInput, CliExit } from "./CliExit.js"
+import * as Argv from "./Argv.js"
+import { badInput, CliExit, deadlineReached, failed } from "./CliExit.js"
 import type { Format } from "./FetchOutput.js"
 import { endProgress, formatOutcome, printer, printSummary, resolveFormat, toJson } from "./FetchOutput.js"
+import * as InputLines from "./InputLines.js"
 
 // ---------------------------------------------------------------------------------------------
 // Options shared by the fetch commands
 // ---------------------------------------------------------------------------------------------
 
+// Declared for --help; the URLs themselves are split from the flags by `Argv` (linear time) and
+// read from `Argv.Positionals`.
 const urlsArg = Args.text({ name: "url" }).pipe(Args.withDescription("URLs to fetch"), Args.repeated)
 const file = Options.text("file").pipe(
   Options.withAlias("f"),
@@ -55,7 +59,6 @@ const format = Options.choice("format", ["table", "ndjson"]).pipe(
 const common = { urls: urlsArg, file, concurrency, timeout, deadline, retries, maxBody, format }
 
 interface Common {
-  readonly urls: ReadonlyArray<string>
   readonly file: Option.Option<string>
   readonly concurrency: number
   readonly timeout: string
@@ -71,23 +74,41 @@ const duration = (option: string, text: string) =>
     onRight: Effect.succeed
   })
 
+// Read line by line and decoded as a stream (fetch-all, first and check-status want them all).
 const readUrls = (path: string): Effect.Effect<ReadonlyArray<string>, CliExit> =>
-  Effect.tryPromise({
-    try: async () => {
-      if (path !== "-") return fs.readFile(path, "utf8")
-      let text = ""
-      for await (const chunk of process.stdin) text += String(chunk)
-      return text
-    },
-    catch: (e) => badInput(`--file ${path}: ${e instanceof Error ? e.message : String(e)}`)
-  }).pipe(Effect.map((text) => text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith("#"))))
+  Effect.map(Stream.runCollect(InputLines.urlList(path)), Chunk.toReadonlyArray)
+
+const noUrls = () => badInput("no URLs: give them as arguments or with --file")
 
 /** Turns the parsed command line into URLs and validated fetch options (bad input: exit 2). */
 const parseCommon = (c: Common) =>
   Effect.gen(function*() {
     const fromFile = Option.isSome(c.file) ? yield* readUrls(c.file.value) : []
-    const urls = [...c.urls, ...fromFile]
-    if (urls.length === 0) return yield* badInput("no URLs: give them as arguments or with --file")
+    const urls = [...(yield* Argv.Positionals), ...fromFile]
+    if (urls.length === 0) return yield* noUrls()
+    return { urls, ...(yield* parseOptions(c)) }
+  })
+
+/**
+ * `fetch`'s URLs: the arguments, then the `--file` lines as they are read (never the whole file in
+ * memory; the engine pulls them as slots free up). `total` is known only without `--file`.
+ */
+const urlSource = (c: Common) =>
+  Effect.gen(function*() {
+    const positionals = yield* Argv.Positionals
+    if (Option.isNone(c.file)) {
+      if (positionals.length === 0) return yield* noUrls()
+      return { urls: positionals as UrlSource<CliExit>, total: positionals.length as number | undefined }
+    }
+    const lines = InputLines.urlList(c.file.value)
+    return {
+      urls: (positionals.length === 0 ? lines : Stream.concat(Stream.fromIterable(positionals), lines)) as UrlSource<CliExit>,
+      total: undefined
+    }
+  })
+
+const parseOptions = (c: Common) =>
+  Effect.gen(function*() {
     const input: FetchOptionsInput = {
       concurrency: c.concurrency,
       retries: c.retries,
@@ -98,7 +119,7 @@ const parseCommon = (c: Common) =>
       body: "discard"
     }
     const options = yield* Either.mapLeft(makeOptions(input), (e) => badInput(e.message))
-    return { urls, options, format: resolveFormat(Option.getOrUndefined(c.format)) }
+    return { options, format: resolveFormat(Option.getOrUndefined(c.format)) }
   })
 
 /**
@@ -106,20 +127,45 @@ const parseCommon = (c: Common) =>
  * and the summary counts the rest as cancelled (main exits 130).
  */
 const streamBatch = (
-  urls: ReadonlyArray<string>,
+  urls: UrlSource<CliExit>,
+  total: number | undefined,
   options: FetchOptionsInput & { readonly take?: number; readonly maxErrors?: number },
   fmt: Format
 ) =>
   Effect.gen(function*() {
     // Outcomes are printed and dropped; the summary comes from counters (flat memory).
     const counted = new SummaryBuilder()
-    const result = yield* fetchUrls(urls, { ...options, onOutcome: printer(urls.length, fmt), summary: counted }).pipe(
+    const result = yield* fetchUrls(urls, { ...options, onOutcome: printer(total, fmt), summary: counted }).pipe(
       Effect.mapError((e) => (e._tag === "InvalidFetchOptions" ? badInput(e.message) : e)),
-      Effect.onInterrupt(() => printSummary(counted.summary(urls.length), fmt))
+      Effect.onInterrupt(() => printSummary(counted.summary(total), fmt))
     )
+    if (result.summary.total === 0) return yield* noUrls()
     yield* printSummary(result.summary, fmt)
-    return result
+    // URLs without an outcome are cancelled by the deadline here; any other gap already died in
+    // fetchUrls (an engine that loses outcomes is an internal error, never exit 0).
+    return { summary: result.summary, unfinished: result.deadline ? result.summary.cancelled : 0 }
   })
+
+/**
+ * Exit code of a batch: 124 if the deadline cut it short, 1 if a result failed, else 0. URLs left
+ * without an outcome though nothing stopped the batch on purpose (no `--take`, no error limit, no
+ * deadline) mean the engine lost them: an internal error, never 0.
+ */
+const batchExit = (
+  r: { readonly summary: { readonly failed: number }; readonly unfinished: number },
+  deadline: Duration.DurationInput | undefined
+) =>
+  r.unfinished > 0 && deadline !== undefined
+    ? Effect.fail(deadlineReached())
+    : r.unfinished > 0
+    ? Effect.die(new Error(`${r.unfinished} URL(s) ended without an outcome`))
+    : r.summary.failed > 0
+    ? Effect.fail(failed())
+    : Effect.void
+
+/** `--deadline` around a whole program (fetch-all, first): `None` when it fired. */
+const withDeadline = <A, E, R>(self: Effect.Effect<A, E, R>, deadline: Duration.DurationInput | undefined) =>
+  deadline === undefined ? Effect.map(self, Option.some) : Effect.timeoutOption(self, deadline)
 
 // ---------------------------------------------------------------------------------------------
 // Commands
@@ -139,13 +185,14 @@ const output = Options.text("output").pipe(
 
 export const fetchCommand = Command.make("fetch", { ...common, take, output }, (c) =>
   Effect.gen(function*() {
-    const parsed = yield* parseCommon(c)
-    const { format: fmt, urls } = parsed
+    const parsed = yield* parseOptions(c)
+    const fmt = parsed.format
     const options: FetchOptionsInput = Option.isSome(c.output) ? { ...parsed.options, body: { dir: c.output.value } } : parsed.options
     const n = Option.getOrUndefined(c.take)
     if (n !== undefined && n < 1) return yield* badInput(`invalid --take: expected an integer >= 1, got ${n}`)
-    const { summary } = yield* streamBatch(urls, n === undefined ? options : { ...options, take: n }, fmt)
-    if (summary.failed > 0) return yield* new CliExit({ code: 1, message: "" })
+    const { total, urls } = yield* urlSource(c)
+    // With --take N the exit code speaks of the N results taken, not of the ones cancelled after.
+    return yield* batchExit(yield* streamBatch(urls, total, n === undefined ? options : { ...options, take: n }, fmt), options.deadline)
   })).pipe(Command.withDescription("Fetch URLs concurrently; stream results as they complete, then a summary."))
 
 export const checkStatusCommand = Command.make(
@@ -171,7 +218,7 @@ export const checkStatusCommand = Command.make(
       const stopped = summary.failed >= c.maxErrors
       if (stopped) yield* Effect.zipRight(endProgress, Console.error(`too many errors (${summary.failed}), stopped`))
       yield* printSummary(summary, fmt)
-      if (summary.failed > 0) return yield* new CliExit({ code: 1, message: "" })
+      return yield* batchExit({ summary, unfinished: stopped ? 0 : summary.cancelled }, options.deadline)
     })
 ).pipe(Command.withDescription("Seed 002: stream each URL's status or error; stop everything after --max-errors errors."))
 
@@ -179,7 +226,16 @@ export const fetchAllCommand = Command.make("fetch-all", common, (c) =>
   Effect.gen(function*() {
     const { format: fmt, options, urls } = yield* parseCommon(c)
     const fetcher = yield* UrlFetcher.UrlFetcher
-    const result = yield* Effect.either(fetchAll(urls.map((u) => fetcher.get(u, options)), { concurrency: options.concurrency }))
+    const done: Array<FetchOutcome> = []
+    const sources = urls.map((u) => Effect.tap(fetcher.get(u, options), (f) => Effect.sync(() => done.push(f))))
+    const timed = yield* withDeadline(Effect.either(fetchAll(sources, { concurrency: options.concurrency })), options.deadline)
+    if (Option.isNone(timed)) {
+      for (const f of done) yield* Console.log(formatOutcome(f, fmt))
+      return yield* deadlineReached(
+        `fetch-all: deadline reached; ${done.length} of ${urls.length} completed, the rest were cancelled`
+      )
+    }
+    const result = timed.value
     if (Either.isRight(result)) {
       for (const f of result.right) yield* Console.log(formatOutcome(f, fmt))
       return
@@ -190,21 +246,22 @@ export const fetchAllCommand = Command.make("fetch-all", common, (c) =>
     yield* Console.log(
       fmt === "ndjson" ? JSON.stringify(error._tag === "FetchError" ? toJson(error) : { error: error.message }) : ` ERR  ${error.message}`
     )
-    return yield* new CliExit({
-      code: 1,
-      message: `fetch-all: ${failure.error.message}; ${failure.completed.length} completed before it, the rest were cancelled`
-    })
+    return yield* failed(
+      `fetch-all: ${failure.error.message}; ${failure.completed.length} completed before it, the rest were cancelled`
+    )
   })).pipe(Command.withDescription("Seed 001 FetchAll: all or nothing; the first failure cancels the rest (completed results are kept)."))
 
 export const firstCommand = Command.make("first", common, (c) =>
   Effect.gen(function*() {
     const { format: fmt, options, urls } = yield* parseCommon(c)
-    const result = yield* Effect.either(first(urls, options))
+    const timed = yield* withDeadline(Effect.either(first(urls, options)), options.deadline)
+    if (Option.isNone(timed)) return yield* deadlineReached(`first: deadline reached before any of ${urls.length} succeeded`)
+    const result = timed.value
     if (Either.isRight(result)) return yield* Console.log(formatOutcome(result.right, fmt))
     for (const f of result.left.failures) {
       yield* Console.log(fmt === "ndjson" ? JSON.stringify(f._tag === "FetchError" ? toJson(f) : { error: f.message }) : ` ERR  ${f.message}`)
     }
-    return yield* new CliExit({ code: 1, message: `first: all ${urls.length} failed` })
+    return yield* failed(`first: all ${urls.length} failed`)
   })).pipe(Command.withDescription("Seed 001 first-win: ask every mirror at once, keep the first success, cancel the rest."))
 
 // ---------------------------------------------------------------------------------------------
@@ -216,19 +273,22 @@ export const firstCommand = Command.make("first", common, (c) =>
  * and a deadline, stream the results, print the summary and the live-fiber count before and after.
  */
 export const defaultJob: Effect.Effect<void, CliExit | InvalidFetchOptions> = Effect.gen(function*() {
+  const deadline = "5 seconds"
   const before = yield* LeakCheck.numFibers
   const fmt = resolveFormat(undefined)
-  yield* Effect.scoped(Effect.gen(function*() {
+  // The HTTP server stack is loaded for this job only, not for every fetch command.
+  const DemoServer = yield* Effect.promise(() => import("../services/DemoServer.js"))
+  const batch = yield* Effect.scoped(Effect.gen(function*() {
     const server = yield* DemoServer.make().pipe(Effect.mapError((e) => new CliExit({ code: 1, message: e.message })))
     const urls = DemoServer.demoUrls(server.baseUrl)
     yield* Console.log(
       `leakproof demo: fetching ${urls.length} URLs from ${server.baseUrl} (concurrency 8, timeout 1s, deadline 5s, max body 1 MiB)`
     )
     // The client (and its keep-alive pool) is released before the server, so closing is immediate.
-    yield* streamBatch(urls, {
+    return yield* streamBatch(urls, urls.length, {
       concurrency: 8,
       timeout: "1 second",
-      deadline: "5 seconds",
+      deadline,
       maxBodyBytes: 1024 * 1024,
       retries: 1,
       retryBase: "50 millis"
@@ -237,14 +297,17 @@ export const defaultJob: Effect.Effect<void, CliExit | InvalidFetchOptions> = Ef
   const after = yield* LeakCheck.numFibers
   yield* Console.log(`live fibers: ${before} before, ${after} after${after === before ? " (no leak)" : " (LEAK)"}`)
   yield* Console.log("try: leakproof --help, leakproof fetch --help, npm test")
+  // The demo's failing URLs are what it demonstrates: its job fails only on a leak or a deadline.
+  yield* batchExit({ summary: { failed: 0 }, unfinished: batch.unfinished }, deadline)
+  if (after !== before) return yield* failed(`${after - before} fiber(s) leaked`)
 })
 
 /** What the fetch commands need from the environment. */
 export const FetchLayer: Layer.Layer<UrlFetcher.UrlFetcher> = UrlFetcher.layer
 
-export const fetchCommands = [
-  fetchCommand.pipe(Command.provide(FetchLayer)),
-  fetchAllCommand.pipe(Command.provide(FetchLayer)),
-  firstCommand.pipe(Command.provide(FetchLayer)),
-  checkStatusCommand.pipe(Command.provide(FetchLayer))
-] as const
+export const fetchCommands = {
+  "fetch": fetchCommand.pipe(Command.provide(FetchLayer)),
+  "fetch-all": fetchAllCommand.pipe(Command.provide(FetchLayer)),
+  "first": firstCommand.pipe(Command.provide(FetchLayer)),
+  "check-status": checkStatusCommand.pipe(Command.provide(FetchLayer))
+} as const

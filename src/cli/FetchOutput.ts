@@ -2,14 +2,15 @@
  * How the fetch commands print: one line per outcome (a table row on a terminal, NDJSON when piped
  * or asked for), a progress line on stderr when it is a terminal, and a summary.
  */
-import { Console, Effect } from "effect"
+import { Effect } from "effect"
 import type { FetchOutcome, Summary } from "../domain/FetchOutcome.js"
+import * as Stdio from "./Stdio.js"
 
 export type Format = "table" | "ndjson"
 
 /** Table on a terminal, NDJSON otherwise, unless `--format` says. */
 export const resolveFormat = (format: Format | undefined): Format =>
-  format ?? (process.stdout.isTTY ? "table" : "ndjson")
+  format ?? (Stdio.stdout().isTTY ? "table" : "ndjson")
 
 const size = (bytes: number): string =>
   bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
@@ -52,31 +53,36 @@ export const formatSummary = (s: Summary): string => {
   ].join("\n")
 }
 
-/** Prints each outcome as it arrives (and a progress line on a terminal's stderr). */
-export const printer = (total: number, format: Format) => {
+/**
+ * Prints each outcome as it arrives (and a progress line on a terminal's stderr). Printing waits
+ * while stdout's reader is behind, so a slow reader holds the producers back.
+ */
+export const printer = (total: number | undefined, format: Format) => {
   let done = 0
   let failed = 0
-  const progress = process.stderr.isTTY === true
+  const progress = Stdio.stderr().isTTY
   return (o: FetchOutcome): Effect.Effect<void> =>
     Effect.gen(function*() {
       done++
       if (o._tag === "FetchError") failed++
-      if (progress) process.stderr.write("\r\u001b[2K")
-      yield* Console.log(formatOutcome(o, format))
-      if (progress) process.stderr.write(`[${done}/${total}] ${done - failed} ok, ${failed} failed`)
+      if (progress) yield* Stdio.stderr().write("\r\u001b[2K")
+      yield* Stdio.out(formatOutcome(o, format))
+      if (progress) yield* Stdio.stderr().write(`[${done}${total === undefined ? "" : `/${total}`}] ${done - failed} ok, ${failed} failed`)
     })
 }
 
 /** Ends a progress line so the next output starts on a fresh line. */
-export const endProgress = Effect.sync(() => {
-  if (process.stderr.isTTY === true) process.stderr.write("\r\u001b[2K")
-})
+export const endProgress: Effect.Effect<void> = Effect.suspend(() =>
+  Stdio.stderr().isTTY ? Stdio.stderr().write("\r\u001b[2K") : Effect.void
+)
 
-/** The summary goes to stdout in a table, to stderr under NDJSON (stdout stays pure JSON lines). */
+/**
+ * The summary goes to stdout in a table, to stderr under NDJSON (stdout stays pure JSON lines).
+ * Not printed once stdout's reader has gone away: the run then stops quietly (exit 141).
+ */
 export const printSummary = (s: Summary, format: Format): Effect.Effect<void> =>
-  Effect.zipRight(
-    endProgress,
-    format === "ndjson"
-      ? Effect.sync(() => process.stderr.write(`${formatSummary(s)}\n`))
-      : Console.log(formatSummary(s))
+  Effect.suspend(() =>
+    Stdio.stdout().isClosed()
+      ? Effect.void
+      : Effect.zipRight(endProgress, format === "ndjson" ? Stdio.err(formatSummary(s)) : Stdio.out(formatSummary(s)))
   )

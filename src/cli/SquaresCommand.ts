@@ -5,10 +5,13 @@
  * Exit codes: 0 all squared, 1 a bad number stopped the pool, 2 bad input.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Either } from "effect"
+import { Chunk, Console, Effect, Either, Stream } from "effect"
 import { processNumbers } from "../programs/processNumbers.js"
+import * as Argv from "./Argv.js"
 import { badInput, CliExit } from "./CliExit.js"
+import * as InputLines from "./InputLines.js"
 
+// Declared for --help; the numbers are split from the flags by `Argv` (linear time).
 const numbers = Args.text({ name: "number" }).pipe(Args.withDescription("integers to square"), Args.repeated)
 const workers = Options.integer("workers").pipe(
   Options.withAlias("w"),
@@ -17,25 +20,32 @@ const workers = Options.integer("workers").pipe(
 )
 const format = Options.choice("format", ["text", "json"]).pipe(Options.withDefault("text" as const))
 
-const readStdin = Effect.tryPromise({
-  try: async () => {
-    let text = ""
-    for await (const chunk of process.stdin) text += String(chunk)
-    return text
-  },
-  catch: (e) => badInput(`stdin: ${e instanceof Error ? e.message : String(e)}`)
-})
+const integer = /^[+-]?\d+$/
+
+const parseNumber = (t: string): Either.Either<number, CliExit> =>
+  integer.test(t) ? Either.right(Number(t)) : Either.left(badInput(`not an integer: '${t}'`))
 
 const parseNumbers = (texts: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<number>, CliExit> =>
-  Effect.forEach(texts, (t) =>
-    /^[+-]?\d+$/.test(t) ? Effect.succeed(Number(t)) : Effect.fail(badInput(`not an integer: '${t}'`)))
+  Effect.suspend(() => {
+    const nums = new Array<number>(texts.length)
+    for (let i = 0; i < texts.length; i++) {
+      const n = parseNumber(texts[i]!)
+      if (Either.isLeft(n)) return Effect.fail(n.left)
+      nums[i] = n.right
+    }
+    return Effect.succeed(nums)
+  })
+
+// Whitespace-separated numbers from stdin, decoded as a stream.
+const readStdin: Effect.Effect<ReadonlyArray<number>, CliExit> = InputLines.fromPath("-", "stdin", "words").pipe(
+  Stream.runCollect,
+  Effect.flatMap((words) => parseNumbers(Chunk.toReadonlyArray(words)))
+)
 
 export const command = Command.make("squares", { numbers, workers, format }, (c) =>
   Effect.gen(function*() {
-    const texts = c.numbers.length > 0
-      ? c.numbers
-      : (yield* readStdin).split(/\s+/).filter((t) => t.length > 0)
-    const nums = yield* parseNumbers(texts)
+    const args = yield* Argv.Positionals
+    const nums = args.length > 0 ? yield* parseNumbers(args) : yield* readStdin
     if (!Number.isSafeInteger(c.workers) || c.workers < 1) {
       return yield* badInput(`--workers must be a positive integer, got ${c.workers}`)
     }

@@ -257,6 +257,51 @@ const blockingDescriptions: ReadonlyMap<number, string> = new Map([
 export const describeBlockingOn = (blockingOn: FiberId.FiberId): string | undefined =>
   blockingOn._tag === "Runtime" && blockingOn.id < 0 ? blockingDescriptions.get(blockingOn.id) : undefined
 
+// ---------------------------------------------------------------------------------------------
+// LeakCheck's hook (test-only). Unset, each operation pays one comparison and nothing is recorded.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One operation a parked fiber waits on: the channel and its direction (a `select` parks on one
+ * per case).
+ * @since 0.1.0
+ */
+export interface ParkedOp {
+  readonly chan: RecvChan<unknown> | SendChan<never>
+  readonly isSend: boolean
+}
+
+/**
+ * What `LeakCheck` learns about channels while a check runs, so a deadlock report can say which
+ * channel each fiber waits on and who else uses it. Called on the current fiber, synchronously.
+ * @since 0.1.0
+ */
+export interface DebugHook {
+  /** A channel was made (name it, note where and by whom). */
+  readonly make: (ch: RecvChan<unknown> | SendChan<never>) => void
+  /** The current fiber starts a send or receive (a `select` reports each case). */
+  readonly op: (ch: RecvChan<unknown> | SendChan<never>, isSend: boolean) => void
+  /** The current fiber parks on these operations. */
+  readonly park: (ops: ReadonlyArray<ParkedOp>) => void
+}
+
+let debugHook: DebugHook | undefined = undefined
+
+/**
+ * Installs (or, with `undefined`, removes) the hook. Only `LeakCheck` calls this, while a check
+ * runs; production code never has a hook.
+ * @since 0.1.0
+ */
+export const setDebugHook = (hook: DebugHook | undefined): void => {
+  debugHook = hook
+}
+
+/**
+ * A channel's name (`make`'s `options.name`), if it was given one.
+ * @since 0.1.0
+ */
+export const nameOf = (ch: RecvChan<unknown> | SendChan<never>): string | undefined => (ch as ChanImpl<unknown>).name
+
 
 
 const SENT = 0
@@ -274,7 +319,7 @@ class ChanImpl<A> implements Chan<A> {
   private head = 0
   size = 0
 
-  constructor(readonly capacity: number, readonly isNil: boolean) {
+  constructor(readonly capacity: number, readonly isNil: boolean, readonly name?: string) {
     this.buf = new Array(capacity)
   }
 
@@ -368,7 +413,8 @@ class ChanImpl<A> implements Chan<A> {
   }
 
   toString(): string {
-    return this.isNil ? "Chan(nil)" : `Chan(cap=${this.capacity}, len=${this.size}${this.closed ? ", closed" : ""})`
+    const name = this.name === undefined ? "" : `${this.name}, `
+    return this.isNil ? "Chan(nil)" : `Chan(${name}cap=${this.capacity}, len=${this.size}${this.closed ? ", closed" : ""})`
   }
 }
 
@@ -403,6 +449,7 @@ const park = <A, E, R>(
         const now = attempt(p)
         if (now !== undefined) return resume(now)
         p.resume = resume
+        if (debugHook !== undefined) debugHook.park(p.entries ?? [p])
       }, blockingOn)),
       (cause) => {
         if (p.resume !== noop) cancel(p) // it was queued: withdraw it, or give back what it was handed
@@ -446,23 +493,35 @@ const resultReceive = (p: Parked): Effect.Effect<Option.Option<unknown>> =>
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * Options for `make`.
+ * @since 0.1.0
+ */
+export interface MakeOptions {
+  /** How `LeakCheck` names this channel in deadlock and leak reports (default: where it was made). */
+  readonly name?: string
+}
+
+/**
  * Go's `make(chan A, capacity)`. Capacity 0 (the default) is unbuffered: each send waits for a
- * receiver (a rendezvous).
+ * receiver (a rendezvous). `options.name` labels the channel in `LeakCheck`'s reports
+ * (`Chan.make<number>(0, { name: "results" })`).
  *
  * @since 0.1.0
  */
-export const make = <A>(capacity = 0): Effect.Effect<Chan<A>> =>
-  Effect.sync(() => unsafeMake<A>(capacity))
+export const make = <A>(capacity = 0, options?: MakeOptions): Effect.Effect<Chan<A>> =>
+  Effect.sync(() => unsafeMake<A>(capacity, options))
 
 /**
  * `make` without the effect, for code that builds channels outside a fiber.
  * @since 0.1.0
  */
-export const unsafeMake = <A>(capacity = 0): Chan<A> => {
+export const unsafeMake = <A>(capacity = 0, options?: MakeOptions): Chan<A> => {
   if (!Number.isSafeInteger(capacity) || capacity < 0) {
     throw new RangeError(`Chan.make: capacity must be a non-negative integer, got ${capacity}`)
   }
-  return new ChanImpl<A>(capacity, false)
+  const ch = new ChanImpl<A>(capacity, false, options?.name)
+  if (debugHook !== undefined) debugHook.make(ch)
+  return ch
 }
 
 /**
@@ -487,6 +546,7 @@ export const nil = <A = never>(): Chan<A> => new ChanImpl<A>(0, true)
 export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
   Effect.suspend(() => {
     const c = impl(ch)
+    if (debugHook !== undefined) debugHook.op(c, true)
     if (c.isNil) return blockForever
     const r = c.trySend(a)
     if (r === SENT) return Effect.void
@@ -505,6 +565,7 @@ export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
 export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
   Effect.suspend(() => {
     const c = impl(ch)
+    if (debugHook !== undefined) debugHook.op(c, false)
     if (c.isNil) return blockForever
     const v = c.tryRecv()
     if (v !== WOULD_BLOCK) return Effect.succeed(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
@@ -635,6 +696,7 @@ export const select: {
 ): Effect.Effect<any, any, any> =>
   Effect.suspend(() => {
     const cs = cases as unknown as ReadonlyArray<CaseImpl>
+    if (debugHook !== undefined) for (const c of cs) debugHook.op(c.chan, c.kind === "send")
     const n = cs.length
     // Go's pollorder: a random permutation, so no ready case starves another.
     const order: Array<number> = new Array(n)

@@ -237,6 +237,8 @@ export interface Summary {
 export class SummaryBuilder {
   /** Outcomes added so far. */
   delivered = 0
+  /** URLs seen so far (pulled from the source), for a total that is not known up front. */
+  seen = 0
   succeeded = 0
   private sumMs = 0
   private maxMs = 0
@@ -257,8 +259,11 @@ export class SummaryBuilder {
     }
   }
 
-  /** The summary for a batch of `total` URLs (those without an outcome count as cancelled). */
-  summary(total: number): Summary {
+  /**
+   * The summary for a batch of `total` URLs (default: the URLs seen); those without an outcome
+   * count as cancelled.
+   */
+  summary(total: number = this.seen): Summary {
     return {
       total: Math.max(total, this.delivered),
       succeeded: this.succeeded,

@@ -86,10 +86,13 @@ export const fetchUrls = Effect.fn("fetchUrls")(function*<E = never, R = never>(
 ) {
   const fetcher = yield* UrlFetcher
   const { maxErrors, onOutcome, summary, take, ...fetchOptions } = options
-  let pulled = 0
-  const source = counting(urls, (n) => (pulled += n))
-  const total = () => (Array.isArray(urls) ? urls.length : pulled)
   const acc = summary ?? new SummaryBuilder()
+  let pulled = 0
+  const source = counting(urls, (n) => {
+    pulled += n
+    acc.seen += n
+  })
+  const total = () => (Array.isArray(urls) ? urls.length : pulled)
   return yield* Effect.scoped(Effect.gen(function*() {
     const batch = yield* fetcher.batch(source, fetchOptions)
     let received = 0

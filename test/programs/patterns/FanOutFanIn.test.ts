@@ -1,13 +1,12 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../../src/vitest.js"
 import { Effect } from "effect"
-import * as LeakCheck from "../../../src/domain/LeakCheck.js"
 import { fanOutFanIn } from "../../../src/programs/patterns/FanOutFanIn.js"
 import { runVirtual } from "../../support/virtual.js"
 
 describe("fan-out, fan-in (seed 003)", () => {
   it.effect("3 workers over one input: every job done once, merged output closed exactly once", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(fanOutFanIn()))
+      const r = yield* runVirtual(fanOutFanIn())
       expect(r.results.map((x) => x.job).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
       expect(r.results.every((x) => x.square === x.job * x.job)).toBe(true)
       expect(new Set(r.results.map((x) => x.worker))).toEqual(new Set([1, 2, 3]))
@@ -17,7 +16,7 @@ describe("fan-out, fan-in (seed 003)", () => {
 
   it.effect("a consumer that leaves after 2 results interrupts the feeder and every worker", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(fanOutFanIn({ stopAfter: 2 })))
+      const r = yield* runVirtual(fanOutFanIn({ stopAfter: 2 }))
       expect(r.results).toHaveLength(2)
       expect(r.outputCloses).toBe(0)
       expect(r.interrupted).toBe(4)
@@ -29,7 +28,7 @@ describe("fan-out, fan-in (seed 003)", () => {
     { jobs: FastCheckInt(0, 30), workers: FastCheckInt(1, 8) },
     ({ jobs, workers }) =>
       Effect.gen(function*() {
-        const r = yield* LeakCheck.verifyNone(runVirtual(fanOutFanIn({ jobs, workers })))
+        const r = yield* runVirtual(fanOutFanIn({ jobs, workers }))
         expect(r.results.map((x) => x.job).sort((a, b) => a - b)).toEqual(Array.from({ length: jobs }, (_, i) => i + 1))
         expect(r.outputCloses).toBe(1)
       }),

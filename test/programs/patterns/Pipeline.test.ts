@@ -1,13 +1,12 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../../src/vitest.js"
 import { Effect } from "effect"
-import * as LeakCheck from "../../../src/domain/LeakCheck.js"
 import { pipeline } from "../../../src/programs/patterns/Pipeline.js"
 import { runVirtual } from "../../support/virtual.js"
 
 describe("pipeline (seed 003, Example 4b)", () => {
   it.effect("producer → unbuffered → middle ×2 → buffered(5) → slow consumer gets 2, 4, 6, 8, 10", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(pipeline()))
+      const r = yield* runVirtual(pipeline())
       expect(r.received).toEqual([2, 4, 6, 8, 10])
       expect(r.outcome).toBe("completed")
       const got = r.events.filter((e) => e.text.includes("Consumer: got"))
@@ -19,7 +18,7 @@ describe("pipeline (seed 003, Example 4b)", () => {
 
   it.effect.each(["producer", "middle", "consumer"] as const)("cancel from the %s stops every stage", (stage) =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(pipeline({ buffer: 1, count: 20, cancel: { stage, after: 2 } })))
+      const r = yield* runVirtual(pipeline({ buffer: 1, count: 20, cancel: { stage, after: 2 } }))
       expect(r.outcome).toEqual({ cancelledBy: stage })
       expect([...r.interrupted].sort()).toEqual(["consumer", "middle", "producer"])
       expect(r.received.length).toBeLessThan(20)

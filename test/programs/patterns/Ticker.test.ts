@@ -1,13 +1,12 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../../src/vitest.js"
 import { Effect } from "effect"
-import * as LeakCheck from "../../../src/domain/LeakCheck.js"
 import { ticker } from "../../../src/programs/patterns/Ticker.js"
 import { runVirtual } from "../../support/virtual.js"
 
 describe("ticker (seed 003, Example 19)", () => {
   it.effect("ticks every 500 ms and is stopped (interrupted) when the program ends", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(ticker()))
+      const r = yield* runVirtual(ticker())
       expect(r.ticks).toEqual([500, 1000, 1500, 2000])
       expect(r.tickerInterrupted).toBe(true)
       expect(r.events.at(-1)).toEqual({ at: 2250, text: "Ticker stopped" })
@@ -15,7 +14,7 @@ describe("ticker (seed 003, Example 19)", () => {
 
   it.effect("no tick after the stop", () =>
     Effect.gen(function*() {
-      const r = yield* LeakCheck.verifyNone(runVirtual(ticker({ every: "100 millis", runFor: "350 millis" })))
+      const r = yield* runVirtual(ticker({ every: "100 millis", runFor: "350 millis" }))
       expect(r.ticks).toEqual([100, 200, 300])
     }))
 })

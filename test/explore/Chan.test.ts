@@ -1,0 +1,124 @@
+/**
+ * Chan's guarantees under many interleavings (`Interleaving.explore`): the same properties the unit
+ * tests check on the default schedule, now with wake-ups reordered and fibers yielding at random
+ * steps, plus no leak and no deadlock on every schedule. A failure prints the seed that replays it.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Option, Scope } from "effect"
+import * as Chan from "../../src/domain/Chan.js"
+import * as Interleaving from "../../src/domain/Interleaving.js"
+
+const SCHEDULES = 60
+const sorted = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)
+
+describe("Chan under explored schedules", () => {
+  it.effect.each([0, 1, 4])("capacity %i: 3 producers, 2 consumers, one closer: every value exactly once", (capacity) =>
+    Interleaving.explore(
+      Effect.gen(function*() {
+        const ch = yield* Chan.make<number>(capacity, { name: "values" })
+        const producers = Effect.forEach([0, 1, 2], (p) => Chan.sendAll(ch, [p * 10, p * 10 + 1, p * 10 + 2]), {
+          concurrency: "unbounded",
+          discard: true
+        })
+        yield* Effect.fork(Effect.zipRight(producers, Chan.close(ch))) // the single closer
+        const got: Array<number> = []
+        const consumer = Chan.forEach(ch, (v) => Effect.sync(() => got.push(v)))
+        yield* Effect.all([consumer, consumer], { concurrency: "unbounded", discard: true })
+        expect(sorted(got)).toEqual([0, 1, 2, 10, 11, 12, 20, 21, 22])
+      }),
+      { schedules: SCHEDULES }
+    ))
+
+  // KNOWN BUG, reported to the chan helper: exploring finds a lost value here (seed 1662576142 on
+  // schedule 13). A receiver that takes a value on the fast path (buffer or parked sender) hands it
+  // to its caller one runtime step later; a yield at that step plus an interrupt drops the value.
+  // The stock runtime does it too (see the next test). `.fails` until Chan is fixed: then this
+  // test fails, and `.fails` comes off.
+  it.effect.fails("select never loses a value while a selector is interrupted at a random point", () =>
+    Interleaving.explore(
+      Effect.gen(function*() {
+        const a = yield* Chan.make<number>(0, { name: "a" })
+        const b = yield* Chan.make<number>(0, { name: "b" })
+        const got: Array<number> = []
+        const selector = Effect.forever(
+          Chan.select([
+            Chan.onReceive(a, (v) => Effect.sync(() => got.push(Option.getOrThrow(v)))),
+            Chan.onReceive(b, (v) => Effect.sync(() => got.push(Option.getOrThrow(v))))
+          ])
+        )
+        const selectors = yield* Effect.forEach([1, 2, 3], () => Effect.fork(selector))
+        const producers = yield* Effect.forEach([[a, 0], [b, 100]] as const, ([ch, base]) =>
+          Effect.fork(Chan.sendAll(ch, [base, base + 1, base + 2, base + 3])))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(selectors[0]!) // a selector leaves mid-way: it must withdraw or give back
+        yield* Fiber.joinAll(producers) // every send completed: every value was taken by someone
+        yield* Fiber.interruptAll(selectors)
+        expect(sorted(got)).toEqual([0, 1, 2, 3, 100, 101, 102, 103])
+      }),
+      { schedules: SCHEDULES }
+    ))
+
+  it.effect.fails("KNOWN BUG: on the stock runtime too, a receiver interrupted just after a fast-path take drops the value", () =>
+    Effect.gen(function*() {
+      // Deterministic: with these budgets the runtime's yield lands between the take and the hand-over.
+      let lost = 0
+      for (const [maxOps, turns] of [[11, 5], [12, 3], [14, 2], [18, 1], [19, 1]] as const) {
+        const ch = yield* Chan.make<number>(2000)
+        for (let i = 0; i < 2000; i++) yield* Chan.send(ch, i)
+        let got = 0
+        const consumer = yield* Effect.fork(
+          Effect.forever(Effect.flatMap(Chan.receive(ch), () => Effect.sync(() => got++))).pipe(Effect.withMaxOpsBeforeYield(maxOps))
+        )
+        for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+        yield* Fiber.interrupt(consumer)
+        yield* Chan.close(ch)
+        let rest = 0
+        yield* Chan.forEach(ch, () => Effect.sync(() => rest++))
+        lost += 2000 - got - rest
+      }
+      expect(lost).toBe(0)
+    }))
+
+  it.effect("close wakes every parked receiver with None and every parked sender with SendOnClosed", () =>
+    Interleaving.explore(
+      Effect.gen(function*() {
+        const ch = yield* Chan.make<number>(0)
+        const receivers = yield* Effect.forEach([1, 2], () => Effect.fork(Chan.receive(ch)))
+        const senders = yield* Effect.forEach([1, 2], (v) => Effect.fork(Chan.send(ch, v)))
+        yield* Effect.yieldNow()
+        yield* Chan.close(ch)
+        const received = (yield* Fiber.joinAll(receivers).pipe(Effect.as(undefined), Effect.zipRight(Effect.forEach(receivers, Fiber.join))))
+        const sent = yield* Effect.forEach(senders, Fiber.await)
+        // each value is delivered to a receiver, or its sender panics: nothing is lost or doubled
+        const delivered = received.flatMap((r) => Option.toArray(r))
+        const panicked = sent.filter((e) => Exit.isFailure(e)).length
+        expect(delivered.length + panicked).toBe(2)
+        expect(new Set(delivered).size).toBe(delivered.length)
+      }),
+      { schedules: SCHEDULES }
+    ))
+
+  it.effect("or-channel: done as soon as any input is done, its watcher gone with the scope", () =>
+    Interleaving.explore(
+      Effect.scoped(Effect.gen(function*() {
+        const inputs = yield* Effect.forEach([1, 2, 3], () => Chan.make<never>())
+        const done = yield* Chan.or(...inputs)
+        yield* Effect.fork(Chan.close(inputs[1]!))
+        expect(yield* Chan.receive(done)).toEqual(Option.none())
+      })),
+      { schedules: SCHEDULES }
+    ))
+
+  it.effect("a consumer that leaves its scope interrupts every producer, none left blocked (forgotten sender)", () =>
+    Interleaving.explore(
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const results = yield* Chan.make<number>(0, { name: "results" })
+        yield* Effect.forEach([1, 2, 3, 4, 5], (i) => Effect.forkIn(Chan.send(results, i), scope), { discard: true })
+        const first = yield* Chan.receive(results)
+        yield* Scope.close(scope, Exit.void)
+        expect(Option.isSome(first)).toBe(true)
+      }),
+      { schedules: SCHEDULES }
+    ))
+})
