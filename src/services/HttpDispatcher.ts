@@ -54,6 +54,11 @@ export class HttpDispatcher extends Context.Tag("leakproof/HttpDispatcher")<Http
 export const fromDispatcher = (dispatcher: Dispatcher): Layer.Layer<HttpDispatcher> =>
   Layer.succeed(HttpDispatcher, { dispatch: (options, handler) => dispatcher.dispatch(options, handler) })
 
+// undici is CommonJS: Node's `import()` names its exports, a bundler may only give `default`.
+const loadUndici: Effect.Effect<typeof import("undici")> = Effect.promise(() =>
+  import("undici").then((m) => (typeof m.Agent === "function" ? m : (m as unknown as { default: typeof import("undici") }).default))
+)
+
 /**
  * One undici `Agent` (a connection pool per origin, keep-alive) for the layer's lifetime, used by
  * `get`, and one `Agent` per `fetch`/`stream` batch (`forBatch`), destroyed when the batch stops.
@@ -66,7 +71,7 @@ export const layerUndici = (options?: Agent.Options): Layer.Layer<HttpDispatcher
   Layer.scoped(
     HttpDispatcher,
     Effect.gen(function*() {
-      const undici = yield* Effect.promise(() => import("undici"))
+      const undici = yield* loadUndici
       const agents = new Set<Agent>()
       const destroy = (agent: Agent) => {
         agents.delete(agent)
