@@ -237,17 +237,17 @@ const bundle = path.join(root, "dist/leakproof.mjs")
 if (!fs.existsSync(bundle)) spawnSync(process.execPath, [path.join(root, "scripts/bundle.mjs")], { stdio: "inherit" })
 const maxrss = path.join(here, "maxrss.mjs")
 
-const peak = (args: ReadonlyArray<string>): Promise<{ mb: number; code: number | null; seconds: number }> =>
+const peak = (args: ReadonlyArray<string>): Promise<{ mb: number; heapMb: number; code: number | null; seconds: number }> =>
   new Promise((resolve, reject) => {
     const t0 = performance.now()
-    const child = spawn(process.execPath, ["--import", maxrss, ...args], { stdio: ["ignore", "ignore", "pipe"] })
+    const child = spawn(process.execPath, ["--expose-gc", "--import", maxrss, ...args], { stdio: ["ignore", "ignore", "pipe"] })
     let err = ""
     child.stderr.on("data", (d: Buffer) => (err += d.toString()))
     child.on("error", reject)
     child.on("close", (code) => {
-      const m = /maxrss-kb (\d+)/.exec(err)
+      const m = /maxrss-kb (\d+) heap-after-gc-kb (\d+)/.exec(err)
       if (m === null) return reject(new Error(`no maxrss from ${args.join(" ")}: ${err.slice(-500)}`))
-      resolve({ mb: Number(m[1]) / 1024, code, seconds: (performance.now() - t0) / 1000 })
+      resolve({ mb: Number(m[1]) / 1024, heapMb: Number(m[2]) / 1024, code, seconds: (performance.now() - t0) / 1000 })
     })
   })
 
@@ -264,7 +264,7 @@ try {
   const fromFile = await peak([bundle, "fetch", "--file", list, "--concurrency", "64", "--retries", "0", "--format", "ndjson"])
   const fromQuarter = await peak([bundle, "fetch", "--file", quarter, "--concurrency", "64", "--retries", "0", "--format", "ndjson"])
   console.log(
-    `  CLI: URLs from a file (1 KiB each): ${fmt(FILE_URLS)} URLs ${fmt(fromFile.mb)} MB (exit ${fromFile.code}, ${fmt(fromFile.seconds, 1)} s); ${fmt(FILE_URLS / 4)} URLs ${fmt(fromQuarter.mb)} MB`
+    `  CLI: URLs from a file (1 KiB each): ${fmt(FILE_URLS)} URLs ${fmt(fromFile.mb)} MB (exit ${fromFile.code}, ${fmt(fromFile.seconds, 1)} s); ${fmt(FILE_URLS / 4)} URLs ${fmt(fromQuarter.mb)} MB; live heap after a full GC at exit: ${fmt(fromFile.heapMb, 1)} / ${fmt(fromQuarter.heapMb, 1)} MB`
   )
   const bodies = path.join(tmp, "bodies.txt")
   fs.writeFileSync(bodies, Array.from({ length: BODIES }, (_, i) => `${origin}/bytes/${MIB}/${i}`).join("\n") + "\n")
@@ -290,7 +290,7 @@ try {
   const libUrls = await peak([child, "library-urls", origin, String(FILE_URLS)])
   const libQuarter = await peak([child, "library-urls", origin, String(FILE_URLS / 4)])
   console.log(
-    `  library fetch, URLs from a generator, bodies discarded, concurrency 64: ${fmt(FILE_URLS)} URLs ${fmt(libUrls.mb)} MB, ${fmt(FILE_URLS / 4)} URLs ${fmt(libQuarter.mb)} MB (exit ${libUrls.code}, ${libQuarter.code})`
+    `  library fetch, URLs from a generator, bodies discarded, concurrency 64: ${fmt(FILE_URLS)} URLs ${fmt(libUrls.mb)} MB, ${fmt(FILE_URLS / 4)} URLs ${fmt(libQuarter.mb)} MB; heap after GC ${fmt(libUrls.heapMb, 1)} / ${fmt(libQuarter.heapMb, 1)} MB (exit ${libUrls.code}, ${libQuarter.code})`
   )
   const memory = await peak([child, "library-memory", origin, String(BODIES)])
   const memoryHalf = await peak([child, "library-memory", origin, String(BODIES / 4)])
