@@ -122,11 +122,11 @@ describe("retries: transient failures only, exponential backoff with jitter", ()
     ["a malformed redirect", `/location/302/${encodeURIComponent("http://[::1:bad")}`, "InvalidRedirect"]
   ] as const)("%s is never retried", ([, p, reason]) => {
     const fake = FakeHttp.layer()
-    return Effect.gen(function*() {
+    return LeakCheck.verifyNone(Effect.gen(function*() {
       const e = yield* getFailure(url(p), { retries: 3, maxBodyBytes: 1000 })
       expect([e.reason, e.attempts]).toEqual([reason, 1])
       expect(fake.stats.started).toBe(1)
-    }).pipe(Effect.provide(fake.layer))
+    })).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("a connection reset is retried; a dispatch that throws is that URL's Transport failure", () => {
@@ -243,11 +243,11 @@ describe("the body cap and where bodies go", () => {
 
   it.effect("body: discard counts the bytes and keeps none", () => {
     const fake = FakeHttp.layer()
-    return Effect.gen(function*() {
+    return LeakCheck.verifyNone(Effect.gen(function*() {
       const fetcher = yield* UrlFetcher.UrlFetcher
       const f = yield* fetcher.get(url("/big/40000"), { body: "discard" })
       expect([f.bytes, f.body.length, f.file]).toEqual([40_000, 0, undefined])
-    }).pipe(Effect.provide(fake.layer))
+    })).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("body: { dir } streams each body to its own file, named from the URL; failures and cancels leave no file", () => {
@@ -278,12 +278,12 @@ describe("the body cap and where bodies go", () => {
     const fake = FakeHttp.layer()
     const file = path.join(tmpDir(), "a-file")
     fs.writeFileSync(file, "x")
-    return Effect.gen(function*() {
+    return LeakCheck.verifyNone(Effect.gen(function*() {
       const fetcher = yield* UrlFetcher.UrlFetcher
       const e = yield* Effect.flip(Effect.scoped(fetcher.fetch([url("/ok/1")], { body: { dir: path.join(file, "sub") } })))
       expect([e._tag, e._tag === "InvalidFetchOptions" && e.option]).toEqual(["InvalidFetchOptions", "output"])
       expect(fake.stats.started).toBe(0)
-    }).pipe(Effect.provide(fake.layer), Effect.ensuring(Effect.sync(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }))))
+    })).pipe(Effect.provide(fake.layer), Effect.ensuring(Effect.sync(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }))))
   })
 
   it.prop("file names: no separator, no leading dot, bounded, one per URL", [fc.string({ maxLength: 300 }), fc.webUrl()], ([text, web]) => {
@@ -319,10 +319,10 @@ describe("redirects", () => {
     ["javascript:alert(1)", "Location 'javascript:alert(1)' has unsupported scheme 'javascript'"]
   ] as const)("Location %s is that URL's InvalidRedirect", ([location, detail]) => {
     const fake = FakeHttp.layer()
-    return Effect.gen(function*() {
+    return LeakCheck.verifyNone(Effect.gen(function*() {
       const e = yield* getFailure(url(`/location/301/${encodeURIComponent(location)}`))
       expect([e.reason, e.detail]).toEqual(["InvalidRedirect", detail])
-    }).pipe(Effect.provide(fake.layer))
+    })).pipe(Effect.provide(fake.layer))
   })
 })
 
@@ -331,7 +331,7 @@ describe("metrics and spans", () => {
     const fake = FakeHttp.layer()
     const id = `${Math.random()}`
     const value = (m: Metric.Metric.Counter<number>) => Effect.map(Metric.value(Metric.tagged(m, "test", id)), (s) => s.count)
-    return Effect.gen(function*() {
+    return LeakCheck.verifyNone(Effect.gen(function*() {
       const fetcher = yield* UrlFetcher.UrlFetcher
       yield* Effect.scoped(Effect.gen(function*() {
         const out = yield* fetcher.fetch([url("/ok/1"), url("/ok/2"), url("/status/404"), url("/never/1")], { retries: 0 })
@@ -341,7 +341,7 @@ describe("metrics and spans", () => {
         .toEqual([2, 1, 1])
       const histogram = yield* Metric.value(Metric.tagged(UrlFetcher.metrics.duration, "test", id))
       expect(histogram.count).toBe(2)
-    }).pipe(Effect.provide(fake.layer))
+    })).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("spans: one per batch by default; with spans: \"request\" also one per URL", () => {

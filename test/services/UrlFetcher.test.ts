@@ -252,11 +252,11 @@ describe("regressions (issues 8.2, 9.2)", () => {
     ["302 without Location", url("/location/302/none"), "HTTP 302"]
   ] as const)("%s is a Status failure named by its code, not 'after N redirects'", ([, target, detail]) => {
     const fake = FakeHttp.layer()
-    return Effect.gen(function*() {
+    return LeakCheck.verifyNone(Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const e = yield* Effect.flip(fetcher.get(target, { retries: 0 }))
       expect(e._tag === "FetchError" && [e.reason, e.detail]).toEqual(["Status", detail])
-    }).pipe(Effect.provide(fake.layer))
+    })).pipe(Effect.provide(fake.layer))
   })
 })
 
