@@ -533,7 +533,6 @@ const parseUrl = (url: string): { readonly href: string; readonly origin: string
 class Batch {
   readonly timeoutMs: number
   readonly headers: Array<string>
-  readonly dispatchBase: { readonly headersTimeout: 0; readonly bodyTimeout: 0; readonly method: "GET" }
   // in-flight attempts, due order (FIFO)
   private head: Attempt | undefined = undefined
   private tail: Attempt | undefined = undefined
@@ -567,8 +566,11 @@ class Batch {
   timerVersion = 0
   feeder: Fiber.RuntimeFiber<void> | undefined = undefined
 
-  /** The transport this batch dispatches on; `owned` if the batch tears it down when it stops. */
-  private readonly transport: Transport["dispatch"]
+  /**
+   * The transport this batch dispatches on (called as a method: an undici `Dispatcher` itself is a
+   * `Transport`); `owned` if the batch tears it down when it stops.
+   */
+  private readonly via: Pick<Transport, "dispatch">
   private owned: BatchTransport | undefined
 
   constructor(
@@ -582,10 +584,9 @@ class Batch {
     this.shared = !batched && engine.timer !== undefined && engine.timer.clock === clock ? engine.timer : undefined
     const own = isolated && engine.transport.forBatch !== undefined ? engine.transport.forBatch() : undefined
     this.owned = own
-    this.transport = own === undefined ? engine.transport.dispatch : own.dispatch
+    this.via = own === undefined ? engine.transport : own
     this.timeoutMs = Math.max(1, Math.ceil(Duration.toMillis(options.timeout)))
     this.headers = ["user-agent", options.userAgent]
-    this.dispatchBase = { headersTimeout: 0, bodyTimeout: 0, method: "GET" }
   }
 
   // ---- wake-ups ---------------------------------------------------------------------------
@@ -687,7 +688,7 @@ class Batch {
   dispatch(a: Attempt, due: number): void {
     this.link(a, due)
     try {
-      this.transport(
+      this.via.dispatch(
         { origin: a.origin, path: a.path, method: "GET", headers: this.headers, headersTimeout: 0, bodyTimeout: 0 },
         a
       )

@@ -4,7 +4,7 @@
  * redirects, metrics, spans, lazy sources.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, FastCheck as fc, Fiber, Metric, Option, Scope, Stream, TestClock, Tracer } from "effect"
+import { Effect, Exit, FastCheck as fc, Fiber, Layer, Metric, Option, Scope, Stream, TestClock, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -12,6 +12,7 @@ import * as Chan from "../../src/domain/Chan.js"
 import type { FetchError, FetchOutcome } from "../../src/domain/FetchOutcome.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import * as BodyFile from "../../src/services/BodyFile.js"
+import { HttpDispatcher } from "../../src/services/HttpDispatcher.js"
 import * as UrlFetcher from "../../src/services/UrlFetcher.js"
 import * as FakeHttp from "../support/FakeHttp.js"
 
@@ -407,4 +408,35 @@ describe("URL sources", () => {
       expect(fake.stats.interrupted).toBe(5)
     })).pipe(Effect.provide(fake.layer))
   })
+})
+
+describe("undici's MockAgent as the transport", () => {
+  it.effect("an undici Dispatcher is a Transport as it is: bodies, statuses, redirects and a malformed Location", () =>
+    Effect.gen(function*() {
+      const { MockAgent } = yield* Effect.promise(() => import("undici"))
+      const agent = new MockAgent()
+      agent.disableNetConnect()
+      const origin = agent.get("http://mock.test")
+      origin.intercept({ path: "/a" }).reply(200, "hello", { headers: { "content-length": "5" } })
+      origin.intercept({ path: "/gone" }).reply(410, "gone")
+      origin.intercept({ path: "/moved" }).reply(301, "", { headers: { location: "/a2" } })
+      origin.intercept({ path: "/a2" }).reply(200, "again")
+      origin.intercept({ path: "/bad" }).reply(302, "", { headers: { location: "http://[::1:bad" } })
+      const layer = UrlFetcher.layerWithoutDispatcher({}).pipe(Layer.provide(Layer.succeed(HttpDispatcher, agent)))
+      const outcomes = yield* LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+        const fetcher = yield* UrlFetcher.UrlFetcher
+        return yield* drain(yield* fetcher.fetch(["/a", "/gone", "/moved", "/bad"].map((p) => `http://mock.test${p}`), { retries: 0 }))
+      }))).pipe(Effect.provide(layer))
+      const byPath = Object.fromEntries(outcomes.map((o) => [
+        new URL(o.url).pathname,
+        o._tag === "Fetched" ? `${o.status} ${new TextDecoder().decode(o.body)}` : `${o.reason} ${o.detail}`
+      ]))
+      expect(byPath).toEqual({
+        "/a": "200 hello",
+        "/gone": "Status HTTP 410",
+        "/moved": "200 again",
+        "/bad": "InvalidRedirect malformed Location 'http://[::1:bad'"
+      })
+      yield* Effect.promise(() => agent.close())
+    }))
 })
