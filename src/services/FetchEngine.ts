@@ -12,7 +12,9 @@
  * (so `TestClock` drives them): in-flight attempts form a FIFO list in due order (one timeout per
  * batch and a monotonic clock make append order due order), backoffs a small sorted list, and one
  * timer fiber per batch sleeps until the earliest due time; it is restarted only when an earlier
- * one appears (a short backoff). No fiber, `Deferred`, span or `Effect.timeout` per request.
+ * one appears (a short backoff). A `get` is a batch of one: it runs in the caller's fiber, is
+ * resumed directly (nothing to batch) and shares one timer per layer (`SharedTimer`). No fiber,
+ * `Deferred`, span or `Effect.timeout` per request.
  *
  * Invariants:
  * 1. Every URL pulled from the source gets exactly one outcome, handed to `emit` once, unless the
@@ -25,7 +27,8 @@
  * 3. Only the driver fiber dispatches and emits. Callbacks and the timer only settle attempts,
  *    push them on the ready list and wake the driver.
  * 4. Stopping (the driver's exit: done, interrupted, deadline) aborts every attempt in flight
- *    synchronously, with a preallocated reason, discards partial files and interrupts the timer.
+ *    synchronously (a batch that owns its transport destroys it in one sweep, otherwise one abort
+ *    per request with a preallocated reason), discards partial files and interrupts the timer.
  *    It never waits for I/O or for a timer; interruption is never delayed by a timeout.
  * 5. The first attempt goes straight through: retry, redirect and file machinery is touched only
  *    when a response asks for it.
