@@ -21,6 +21,7 @@
  * @since 0.1.0
  */
 import { Cause, Chunk, Data, Effect, FiberId, FiberRef, Option, RuntimeFlags, Stream } from "effect"
+import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 
 // ---------------------------------------------------------------------------------------------
@@ -103,17 +104,16 @@ type Received = unknown // a value, or CLOSED_EMPTY
  * its channel's queue, all pointing at the same `Parked`. `done` is Go's `selectDone`: the first
  * channel operation that sets it wins, every other entry is dead from then on.
  *
- * A fired operation is *committed* only when its fiber actually resumes. Interruption can overtake
- * the wake-up (the fiber was told to stop before it ran again); then the canceler finds the
- * operation fired but not committed and gives a received value back to the channel, so no value
- * is ever lost to a receiver that never saw it. Once a fiber resumes it runs synchronously (the
- * runtime resets its op budget on resume), so commit and the caller's next step are atomic.
+ * Firing an operation (`fire`) completes it then and there, as Go's `send`/`recv` do on the
+ * counterpart's side: the value has moved, and the parked fiber is resumed with the result. The
+ * fiber may have been asked to stop before it runs again; then the runtime hands it the
+ * interruption instead of the result, and `onParkFailure` completes the operation anyway and
+ * defers the interruption (see `deferInterruption`). Nothing is ever given back to the channel.
  */
 class Parked {
   done = false
-  committed = false
-  /** The entry that fired (for a plain operation, the `Parked` itself). */
-  fired: Entry | Parked | undefined = undefined
+  /** The index of the case that fired (a `select`'s case; 0 for a plain operation). */
+  firedIndex = 0
   /** What a receive case got (a value or `CLOSED_EMPTY`); `closed` tells a send case that the
    *  channel was closed under it. */
   received: Received = CLOSED_EMPTY
@@ -123,8 +123,8 @@ class Parked {
   /** Builds the effect the woken fiber resumes with, from this (fired) operation. */
   result: (p: Parked) => Effect.Effect<any, any, any> = resultVoid
   readonly parked: Parked = this
+  readonly index = 0
   constructor(
-    readonly index: number,
     readonly value: unknown,
     readonly chan: ChanImpl<unknown>,
     readonly isSend: boolean
@@ -209,28 +209,100 @@ class WaitQueue {
   }
 }
 
+/** Completes a parked operation: its value has moved (or the channel closed under it). */
 const fire = (e: QueueItem, received: Received, closed: boolean): void => {
   const p = e.parked
   p.done = true
-  p.fired = e
+  p.firedIndex = e.index
   p.received = received
   p.closed = closed
   const entries = p.entries
   if (entries !== undefined) {
     for (const other of entries) if (other !== e) queueOf(other).markDead()
   }
-  p.resume(commit(p))
+  p.resume(p.result(p))
 }
 
-/** The canceler of a parked operation: withdraw it, or undo a wake-up its fiber never saw. */
-const cancel = (p: Parked): void => {
+/** Takes a parked operation that never fired out of its queues (its fiber was interrupted). */
+const withdraw = (p: Parked): void => {
+  p.done = true
+  if (p.entries !== undefined) for (const e of p.entries) queueOf(e).markDead()
+  else queueOf(p).markDead()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deferred interruption: a completed operation is reported as completed
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Fibers whose interruption arrived after a counterpart had completed their parked operation,
+ * each with the interruption it owes. `deferredCount` keeps the check off the fast path.
+ */
+const deferred = new WeakMap<Fiber.RuntimeFiber<unknown, unknown>, Cause.Cause<never>>()
+let deferredCount = 0
+
+/**
+ * The interruption of `fiber` was requested, but a counterpart completed its parked operation
+ * before the fiber saw it (a sender's value was taken, a receiver was handed a value). Go's
+ * operation has happened, so the fiber must see it happen: the interruption is lifted for now and
+ * re-delivered at the fiber's next channel operation (`takeDeferred`), or, if it makes none, once
+ * it has yielded to the scheduler twice (it is then suspended elsewhere, or a full op budget past
+ * the operation). The fiber ends interrupted either way; only the operation's result is kept.
+ * Returns the effect that lifts the interruption (the caller runs it uninterruptibly).
+ */
+const deferInterruption = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  cause: Cause.Cause<never>
+): Effect.Effect<void> => {
+  if (!deferred.has(fiber)) deferredCount++
+  deferred.set(fiber, cause)
+  const scheduler = fiber.currentScheduler
+  const priority = fiber.getFiberRef(FiberRef.currentSchedulingPriority)
+  scheduler.scheduleTask(() =>
+    scheduler.scheduleTask(() => {
+      if (deferred.get(fiber) !== cause) return
+      deferred.delete(fiber)
+      deferredCount--
+      if (fiber.unsafePoll() !== null) return
+      for (const id of Cause.interruptors(cause)) fiber.unsafeInterruptAsFork(id)
+    }, priority), priority)
+  return FiberRef.set(FiberRef.interruptedCause, Cause.empty)
+}
+
+/**
+ * Runs `op` unless the current fiber owes a deferred interruption: then the interruption is put
+ * back and takes effect here, before `op` touches any channel (in an uninterruptible region, at
+ * the region's end, as any interruption would).
+ */
+const unlessDeferred = <A, E, R>(op: () => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber, status) => {
+    const owed = deferred.get(fiber)
+    if (owed === undefined) return op()
+    deferred.delete(fiber)
+    deferredCount--
+    const cause = Cause.sequential(fiber.getFiberRef(FiberRef.interruptedCause), owed)
+    return Effect.zipRight(
+      FiberRef.set(FiberRef.interruptedCause, cause),
+      RuntimeFlags.interruptible(status.runtimeFlags) ? Effect.failCause(cause) : Effect.suspend(op)
+    )
+  })
+
+/**
+ * The failure handler of a park (it runs uninterruptibly). The operation was withdrawn before
+ * anything moved, or it had fired: then the failure is either the fired result's own (a send
+ * closed under it) or an interruption the runtime substituted for the result, which is deferred.
+ */
+const onParkFailure = (p: Parked, cause: Cause.Cause<unknown>): Effect.Effect<any, any, any> => {
+  if (p.resume === noop) return Effect.failCause(cause) // never queued
   if (!p.done) {
-    p.done = true
-    if (p.entries !== undefined) for (const e of p.entries) queueOf(e).markDead()
-    else queueOf(p).markDead()
-  } else if (!p.committed && p.fired !== undefined && !p.fired.isSend && p.received !== CLOSED_EMPTY) {
-    p.fired.chan.giveBack(p.received)
+    withdraw(p)
+    return Effect.failCause(cause)
   }
+  return Effect.withFiberRuntime((fiber) => {
+    const interrupted = fiber.getFiberRef(FiberRef.interruptedCause)
+    if (Cause.isEmpty(interrupted)) return Effect.failCause(cause)
+    return Effect.zipRight(deferInterruption(fiber, interrupted), p.result(p))
+  })
 }
 
 // What a parked fiber waits for. Each park passes one of these sentinel ids as `Effect.async`'s
@@ -257,8 +329,6 @@ const blockingDescriptions: ReadonlyMap<number, string> = new Map([
 export const describeBlockingOn = (blockingOn: FiberId.FiberId): string | undefined =>
   blockingOn._tag === "Runtime" && blockingOn.id < 0 ? blockingDescriptions.get(blockingOn.id) : undefined
 
-
-
 const SENT = 0
 const CLOSED = 1
 const BLOCKED = 2
@@ -269,8 +339,8 @@ class ChanImpl<A> implements Chan<A> {
   readonly recvq = new WaitQueue()
   readonly sendq = new WaitQueue()
   closed = false
-  // ring buffer
-  private buf: Array<A | undefined>
+  // ring buffer of exactly `capacity` slots: `size` never exceeds it
+  private readonly buf: Array<A | undefined>
   private head = 0
   size = 0
 
@@ -281,27 +351,6 @@ class ChanImpl<A> implements Chan<A> {
   private push(a: A): void {
     this.buf[(this.head + this.size) % this.buf.length] = a
     this.size++
-  }
-
-  /** Puts `a` in front of the buffer, past capacity if need be (only `giveBack` does this). */
-  private unshift(a: A): void {
-    const len = this.buf.length
-    if (this.size === len) {
-      const grown: Array<A | undefined> = new Array(Math.max(1, len * 2))
-      for (let i = 0; i < this.size; i++) grown[i] = this.buf[(this.head + i) % len]
-      this.buf = grown
-      this.head = 0
-    }
-    this.head = (this.head - 1 + this.buf.length) % this.buf.length
-    this.buf[this.head] = a
-    this.size++
-  }
-
-  /** A value taken by a receiver that was interrupted before it saw it: next in line again. */
-  giveBack(a: A): void {
-    const r = this.recvq.shift()
-    if (r !== undefined) fire(r, a, false)
-    else this.unshift(a)
   }
 
   private pop(): A {
@@ -331,12 +380,10 @@ class ChanImpl<A> implements Chan<A> {
     if (this.size > 0) {
       const a = this.pop()
       // A parked sender may now move its value into the freed slot (Go's FIFO order).
-      if (this.size < this.capacity) {
-        const s = this.sendq.shift()
-        if (s !== undefined) {
-          this.push(s.value as A)
-          fire(s, CLOSED_EMPTY, false)
-        }
+      const s = this.sendq.shift()
+      if (s !== undefined) {
+        this.push(s.value as A)
+        fire(s, CLOSED_EMPTY, false)
       }
       return a
     }
@@ -378,10 +425,10 @@ const sendOnClosed = new ChanPanic({ reason: "SendOnClosed" })
 
 /**
  * Parks the current fiber on `p` until `p` is fired, then completes with `p.result(p)`.
- * Interruption withdraws it (see `cancel`). The wake-up commits only if the fiber is not being
- * interrupted; otherwise it becomes an interruption, and the canceler gives a received value back.
+ * Interruption withdraws it if nothing has moved yet; if a counterpart completed it first, it
+ * completes and the interruption is deferred (`onParkFailure`).
  *
- * `attempt` runs when the fiber actually suspends: it retries the operation (the channel may have
+ * `attempt` runs when the async is registered: it retries the operation (the channel may have
  * changed if the fiber yielded to the scheduler since its first try) and either returns the
  * result, or enqueues `p` and returns `undefined`. Check-and-enqueue is thus one synchronous step,
  * as under Go's channel lock, so a sender and a receiver can never both end up parked.
@@ -404,10 +451,7 @@ const park = <A, E, R>(
         if (now !== undefined) return resume(now)
         p.resume = resume
       }, blockingOn)),
-      (cause) => {
-        if (p.resume !== noop) cancel(p) // it was queued: withdraw it, or give back what it was handed
-        return Effect.failCause(cause)
-      }
+      (cause) => onParkFailure(p, cause)
     )
   )
 
@@ -425,17 +469,6 @@ const attemptReceive = (p: Parked): Effect.Effect<Option.Option<unknown>> | unde
   p.chan.recvq.push(p)
   return undefined
 }
-
-/** The effect a woken fiber resumes with (allocated only on wake). */
-const commit = (p: Parked): Effect.Effect<unknown, unknown, unknown> =>
-  Effect.withFiberRuntime((fiber, status) => {
-    if (
-      RuntimeFlags.interruptible(status.runtimeFlags) &&
-      !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))
-    ) return Effect.interrupt
-    p.committed = true
-    return p.result(p)
-  })
 
 const resultSend = (p: Parked): Effect.Effect<void> => p.closed ? Effect.die(sendOnClosed) : Effect.void
 const resultReceive = (p: Parked): Effect.Effect<Option.Option<unknown>> =>
@@ -485,16 +518,17 @@ export const nil = <A = never>(): Chan<A> => new ChanImpl<A>(0, true)
  * @since 0.1.0
  */
 export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const c = impl(ch)
-    if (c.isNil) return blockForever
-    const r = c.trySend(a)
-    if (r === SENT) return Effect.void
-    if (r === CLOSED) return Effect.die(sendOnClosed)
-    const p = new Parked(0, a, c as ChanImpl<unknown>, true)
-    p.result = resultSend
-    return park(blockingOnSend, p, attemptSend)
-  })
+  Effect.suspend(() => deferredCount === 0 ? sendNow(impl(ch), a) : unlessDeferred(() => sendNow(impl(ch), a)))
+
+const sendNow = <A>(c: ChanImpl<A>, a: A): Effect.Effect<void> => {
+  if (c.isNil) return blockForever
+  const r = c.trySend(a)
+  if (r === SENT) return Effect.void
+  if (r === CLOSED) return Effect.die(sendOnClosed)
+  const p = new Parked(a, c as ChanImpl<unknown>, true)
+  p.result = resultSend
+  return park(blockingOnSend, p, attemptSend)
+}
 
 /**
  * Go's `v, ok := <-ch`: `Some(v)`, or `None` once the channel is closed and its buffer drained.
@@ -503,15 +537,16 @@ export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
  * @since 0.1.0
  */
 export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
-  Effect.suspend(() => {
-    const c = impl(ch)
-    if (c.isNil) return blockForever
-    const v = c.tryRecv()
-    if (v !== WOULD_BLOCK) return Effect.succeed(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
-    const p = new Parked(0, undefined, c as ChanImpl<unknown>, false)
-    p.result = resultReceive
-    return park(blockingOnReceive, p, attemptReceive) as Effect.Effect<Option.Option<A>>
-  })
+  Effect.suspend(() => deferredCount === 0 ? receiveNow(impl(ch)) : unlessDeferred(() => receiveNow(impl(ch))))
+
+const receiveNow = <A>(c: ChanImpl<A>): Effect.Effect<Option.Option<A>> => {
+  if (c.isNil) return blockForever
+  const v = c.tryRecv()
+  if (v !== WOULD_BLOCK) return Effect.succeed(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
+  const p = new Parked(undefined, c as ChanImpl<unknown>, false)
+  p.result = resultReceive
+  return park(blockingOnReceive, p, attemptReceive) as Effect.Effect<Option.Option<A>>
+}
 
 /**
  * Up to `max` values in one call: blocks until at least one value is available (or the channel is
@@ -635,44 +670,67 @@ export const select: {
 ): Effect.Effect<any, any, any> =>
   Effect.suspend(() => {
     const cs = cases as unknown as ReadonlyArray<CaseImpl>
-    const n = cs.length
-    // Go's pollorder: a random permutation, so no ready case starves another.
-    const order: Array<number> = new Array(n)
-    for (let i = 0; i < n; i++) {
-      const j = Math.floor(Math.random() * (i + 1))
-      order[i] = order[j]!
-      order[j] = i
-    }
-    const poll = (): Effect.Effect<any, any, any> | undefined => {
-      for (const i of order) {
-        const c = cs[i]!
-        if (c.chan.isNil) continue
-        if (c.kind === "recv") {
-          const v = c.chan.tryRecv()
-          if (v !== WOULD_BLOCK) return c.body(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
-        } else {
-          const r = c.chan.trySend(c.value)
-          if (r === SENT) return c.body(Option.none())
-          if (r === CLOSED) return Effect.die(sendOnClosed)
+    return deferredCount === 0 ? selectNow(cs, options) : unlessDeferred(() => selectNow(cs, options))
+  })
+
+/** Runs the body of the case that fired (outside the park, so a body is never a parked wait). */
+const runCase = (cs: ReadonlyArray<CaseImpl>, index: number, received: Received): Effect.Effect<unknown, unknown, unknown> => {
+  const c = cs[index]!
+  return c.body(c.kind === "send" || received === CLOSED_EMPTY ? Option.none() : Option.some(received))
+}
+
+const selectNow = (
+  cs: ReadonlyArray<CaseImpl>,
+  options: { readonly default: () => Effect.Effect<unknown, unknown, unknown> } | undefined
+): Effect.Effect<unknown, unknown, unknown> => {
+  const n = cs.length
+  // Go's pollorder: a random permutation, so no ready case starves another.
+  const order: Array<number> = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const j = Math.floor(Math.random() * (i + 1))
+    order[i] = order[j]!
+    order[j] = i
+  }
+  /** Tries each case once in poll order: the index of the case that completed (its received value
+   *  in `polled`), `-1` if none was ready, `-2` if a send case found its channel closed. */
+  let polled: Received = CLOSED_EMPTY
+  const poll = (): number => {
+    for (const i of order) {
+      const c = cs[i]!
+      if (c.chan.isNil) continue
+      if (c.kind === "recv") {
+        const v = c.chan.tryRecv()
+        if (v !== WOULD_BLOCK) {
+          polled = v
+          return i
         }
+      } else {
+        const r = c.chan.trySend(c.value)
+        if (r === SENT) return i
+        if (r === CLOSED) return -2
       }
-      return undefined
     }
-    const ready = poll()
-    if (ready !== undefined) return ready
-    if (options !== undefined) return options.default()
-    let live = 0
-    for (const c of cs) if (!c.chan.isNil) live++
-    if (live === 0) return blockForever
-    const p = new Parked(-1, undefined, undefined as unknown as ChanImpl<unknown>, false)
-    p.result = (p) => {
-      if (p.closed) return Effect.die(sendOnClosed)
-      const c = cs[p.fired!.index]!
-      return c.body(c.kind === "send" || p.received === CLOSED_EMPTY ? Option.none() : Option.some(p.received))
-    }
-    return park(blockingOnSelect, p, (p) => {
+    return -1
+  }
+  const ready = poll()
+  if (ready >= 0) return runCase(cs, ready, polled)
+  if (ready === -2) return Effect.die(sendOnClosed)
+  if (options !== undefined) return options.default()
+  let live = 0
+  for (const c of cs) if (!c.chan.isNil) live++
+  if (live === 0) return blockForever
+  const p = new Parked(undefined, undefined as unknown as ChanImpl<unknown>, false)
+  p.result = resultSelect
+  return Effect.flatMap(
+    park(blockingOnSelect, p, (p): Effect.Effect<Parked> | undefined => {
       const now = poll()
-      if (now !== undefined) return now
+      if (now === -2) return Effect.die(sendOnClosed)
+      if (now >= 0) {
+        p.done = true
+        p.firedIndex = now
+        p.received = polled
+        return Effect.succeed(p)
+      }
       const entries: Array<Entry> = []
       for (const i of order) {
         const c = cs[i]!
@@ -683,8 +741,12 @@ export const select: {
       }
       p.entries = entries
       return undefined
-    })
-  })
+    }),
+    (p) => runCase(cs, p.firedIndex, p.received)
+  )
+}
+
+const resultSelect = (p: Parked): Effect.Effect<Parked> => p.closed ? Effect.die(sendOnClosed) : Effect.succeed(p)
 
 // ---------------------------------------------------------------------------------------------
 // Ranging
@@ -709,21 +771,20 @@ export const forEach = <A, E, R>(
   })
 
 /**
- * The channel's values as a `Stream`, ending when the channel is closed and drained. Values are
- * pulled in chunks of up to `chunkSize` (default 256) that were ready at once.
+ * Go's `for v := range ch` as a `Stream`: the channel's values in order, ending when the channel is
+ * closed and drained. A value is taken from the channel only when the stream's consumer pulls the
+ * next element (one `receive` per element), so `Stream.take(toStream(ch), n)` leaves the rest in
+ * the channel, as `range` + `break` does, and an interrupted consumer leaves every value it had
+ * not pulled. For throughput, pull batches with `receiveUpTo` instead.
  *
  * @since 0.1.0
  */
-export const toStream = <A>(ch: RecvChan<A>, options?: { readonly chunkSize?: number }): Stream.Stream<A> => {
-  const max = options?.chunkSize ?? 256
-  return Stream.repeatEffectChunkOption(
-    Effect.flatMap(receiveUpTo(ch, max), (values) =>
-      values.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(chunkOf(values))
-    )
+export const toStream = <A>(ch: RecvChan<A>): Stream.Stream<A> =>
+  Stream.repeatEffectChunkOption(
+    Effect.flatMap(receive(ch), (next) => Option.isSome(next) ? Effect.succeed(Chunk.of(next.value)) : endOfStream)
   )
-}
 
-const chunkOf = <A>(values: ReadonlyArray<A>): Chunk.Chunk<A> => Chunk.unsafeFromArray(values)
+const endOfStream: Effect.Effect<never, Option.Option<never>> = Effect.fail(Option.none())
 
 /**
  * Go's `for _, v := range values { ch <- v }`: sends each value in order (blocking as `send` does).
