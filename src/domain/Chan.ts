@@ -517,14 +517,47 @@ export const nil = <A = never>(): Chan<A> => new ChanImpl<A>(0, true)
  *
  * @since 0.1.0
  */
-export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
-  Effect.suspend(() => deferredCount === 0 ? sendNow(impl(ch), a) : unlessDeferred(() => sendNow(impl(ch), a)))
+export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> => {
+  const c = impl(ch)
+  return Effect.catchAllCause(
+    Effect.sync(() => {
+      if (deferredCount !== 0 || c.trySend(a) !== SENT) throw new SlowSend(c as ChanImpl<unknown>, a)
+    }),
+    onSendSlow
+  )
+}
 
+// The fast path of an operation is an `Effect.sync`: the value moves and the result reaches the
+// caller's continuation in the same runtime step, so no scheduler yield (and no interruption)
+// can fall between the two. When the operation cannot complete at once, the sync throws one of
+// these and the operation's own `catchAllCause` frame takes the slow path (it parks, or panics).
+class SlowSend {
+  constructor(readonly c: ChanImpl<unknown>, readonly a: unknown) {}
+}
+class SlowReceive {
+  constructor(readonly c: ChanImpl<unknown>) {}
+}
+
+const onSendSlow = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+  if (cause._tag === "Die" && cause.defect instanceof SlowSend) {
+    const { a, c } = cause.defect
+    return deferredCount === 0 ? sendNow(c, a) : unlessDeferred(() => sendNow(c, a))
+  }
+  return Effect.failCause(cause) as Effect.Effect<never>
+}
+
+const onReceiveSlow = (cause: Cause.Cause<unknown>): Effect.Effect<Option.Option<unknown>> => {
+  if (cause._tag === "Die" && cause.defect instanceof SlowReceive) {
+    const c = cause.defect.c
+    return deferredCount === 0 ? receiveNow(c) : unlessDeferred(() => receiveNow(c))
+  }
+  return Effect.failCause(cause) as Effect.Effect<never>
+}
+
+/** The slow path of `send`: it parks (the park's register retries first, see `park`). */
 const sendNow = <A>(c: ChanImpl<A>, a: A): Effect.Effect<void> => {
   if (c.isNil) return blockForever
-  const r = c.trySend(a)
-  if (r === SENT) return Effect.void
-  if (r === CLOSED) return Effect.die(sendOnClosed)
+  if (c.closed) return Effect.die(sendOnClosed)
   const p = new Parked(a, c as ChanImpl<unknown>, true)
   p.result = resultSend
   return park(blockingOnSend, p, attemptSend)
@@ -536,13 +569,23 @@ const sendNow = <A>(c: ChanImpl<A>, a: A): Effect.Effect<void> => {
  *
  * @since 0.1.0
  */
-export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
-  Effect.suspend(() => deferredCount === 0 ? receiveNow(impl(ch)) : unlessDeferred(() => receiveNow(impl(ch))))
+export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> => {
+  const c = impl(ch)
+  return Effect.catchAllCause(
+    Effect.sync(() => {
+      if (deferredCount === 0) {
+        const v = c.tryRecv()
+        if (v !== WOULD_BLOCK) return v === CLOSED_EMPTY ? Option.none() : Option.some(v)
+      }
+      throw new SlowReceive(c as ChanImpl<unknown>)
+    }),
+    onReceiveSlow
+  ) as Effect.Effect<Option.Option<A>>
+}
 
+/** The slow path of `receive`: it parks (the park's register retries first, see `park`). */
 const receiveNow = <A>(c: ChanImpl<A>): Effect.Effect<Option.Option<A>> => {
   if (c.isNil) return blockForever
-  const v = c.tryRecv()
-  if (v !== WOULD_BLOCK) return Effect.succeed(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
   const p = new Parked(undefined, c as ChanImpl<unknown>, false)
   p.result = resultReceive
   return park(blockingOnReceive, p, attemptReceive) as Effect.Effect<Option.Option<A>>
@@ -667,86 +710,148 @@ export const select: {
 } = (
   cases: ReadonlyArray<Case<any, any, any>>,
   options?: { readonly default: () => Effect.Effect<unknown, unknown, unknown> }
-): Effect.Effect<any, any, any> =>
-  Effect.suspend(() => {
-    const cs = cases as unknown as ReadonlyArray<CaseImpl>
-    return deferredCount === 0 ? selectNow(cs, options) : unlessDeferred(() => selectNow(cs, options))
-  })
-
-/** Runs the body of the case that fired (outside the park, so a body is never a parked wait). */
-const runCase = (cs: ReadonlyArray<CaseImpl>, index: number, received: Received): Effect.Effect<unknown, unknown, unknown> => {
-  const c = cs[index]!
-  return c.body(c.kind === "send" || received === CLOSED_EMPTY ? Option.none() : Option.some(received))
+): Effect.Effect<any, any, any> => {
+  const cs = cases as unknown as ReadonlyArray<CaseImpl>
+  // One `SelectRun` per evaluation (the effect may be run many times, by many fibers). The chosen
+  // case's body function is called in the same runtime step as the channel operation it follows:
+  // a sync's value, or a park's resumption, flows straight into `runChosen`.
+  return Effect.flatMap(
+    Effect.catchAllCause(Effect.sync(() => new SelectRun(cs, options).fast()), onSelectSlow),
+    runChosen
+  )
 }
 
-const selectNow = (
-  cs: ReadonlyArray<CaseImpl>,
-  options: { readonly default: () => Effect.Effect<unknown, unknown, unknown> } | undefined
-): Effect.Effect<unknown, unknown, unknown> => {
-  const n = cs.length
-  // Go's pollorder: a random permutation, so no ready case starves another.
-  const order: Array<number> = new Array(n)
-  for (let i = 0; i < n; i++) {
-    const j = Math.floor(Math.random() * (i + 1))
-    order[i] = order[j]!
-    order[j] = i
+const runChosen = (run: SelectRun): Effect.Effect<unknown, unknown, unknown> => run.run()
+
+const DEFAULT_CASE = -1 // also "no case was ready" from `poll`
+const SEND_ON_CLOSED = -2
+
+class SlowSelect {
+  constructor(readonly run: SelectRun) {}
+}
+
+const onSelectSlow = (cause: Cause.Cause<unknown>): Effect.Effect<SelectRun> => {
+  if (cause._tag === "Die" && cause.defect instanceof SlowSelect) {
+    const run = cause.defect.run
+    return deferredCount === 0 ? run.slow() : unlessDeferred(() => run.slow())
   }
-  /** Tries each case once in poll order: the index of the case that completed (its received value
-   *  in `polled`), `-1` if none was ready, `-2` if a send case found its channel closed. */
-  let polled: Received = CLOSED_EMPTY
-  const poll = (): number => {
-    for (const i of order) {
-      const c = cs[i]!
+  return Effect.failCause(cause) as Effect.Effect<never>
+}
+
+/** One evaluation of a `select`: its poll order, the case it chose and what that case got. */
+class SelectRun {
+  /** The chosen case, `DEFAULT_CASE` or `SEND_ON_CLOSED`. */
+  index = DEFAULT_CASE
+  /** What the chosen receive case got (a value or `CLOSED_EMPTY`). */
+  received: Received = CLOSED_EMPTY
+  private readonly order: Array<number>
+
+  constructor(
+    readonly cs: ReadonlyArray<CaseImpl>,
+    readonly options: { readonly default: () => Effect.Effect<unknown, unknown, unknown> } | undefined
+  ) {
+    // Go's pollorder: a random permutation, so no ready case starves another.
+    const n = cs.length
+    const order: Array<number> = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const j = Math.floor(Math.random() * (i + 1))
+      order[i] = order[j]!
+      order[j] = i
+    }
+    this.order = order
+  }
+
+  /** Tries each case once in poll order: the index of the case that completed, `-1` if none was
+   *  ready (`DEFAULT_CASE`), `SEND_ON_CLOSED` if a send case found its channel closed. */
+  poll(): number {
+    for (const i of this.order) {
+      const c = this.cs[i]!
       if (c.chan.isNil) continue
       if (c.kind === "recv") {
         const v = c.chan.tryRecv()
         if (v !== WOULD_BLOCK) {
-          polled = v
+          this.received = v
           return i
         }
       } else {
         const r = c.chan.trySend(c.value)
         if (r === SENT) return i
-        if (r === CLOSED) return -2
+        if (r === CLOSED) return SEND_ON_CLOSED
       }
     }
-    return -1
+    return DEFAULT_CASE
   }
-  const ready = poll()
-  if (ready >= 0) return runCase(cs, ready, polled)
-  if (ready === -2) return Effect.die(sendOnClosed)
-  if (options !== undefined) return options.default()
-  let live = 0
-  for (const c of cs) if (!c.chan.isNil) live++
-  if (live === 0) return blockForever
-  const p = new Parked(undefined, undefined as unknown as ChanImpl<unknown>, false)
-  p.result = resultSelect
-  return Effect.flatMap(
-    park(blockingOnSelect, p, (p): Effect.Effect<Parked> | undefined => {
-      const now = poll()
-      if (now === -2) return Effect.die(sendOnClosed)
-      if (now >= 0) {
-        p.done = true
-        p.firedIndex = now
-        p.received = polled
-        return Effect.succeed(p)
+
+  /** The fast path (inside an `Effect.sync`): a case that is ready now, or the default. */
+  fast(): SelectRun {
+    if (deferredCount === 0) {
+      const i = this.poll()
+      if (i !== DEFAULT_CASE || this.options !== undefined) {
+        this.index = i
+        return this
       }
-      const entries: Array<Entry> = []
-      for (const i of order) {
-        const c = cs[i]!
-        if (c.chan.isNil) continue
-        const e = new Entry(p, i, c.value, c.chan, c.kind === "send")
-        queueOf(e).push(e)
-        entries.push(e)
-      }
-      p.entries = entries
-      return undefined
-    }),
-    (p) => runCase(cs, p.firedIndex, p.received)
-  )
+    }
+    throw new SlowSelect(this)
+  }
+
+  /** The slow path: polls again, then parks on every case at once. */
+  slow(): Effect.Effect<SelectRun> {
+    if (this.options !== undefined) {
+      return Effect.sync(() => {
+        this.index = this.poll()
+        return this
+      })
+    }
+    let live = 0
+    for (const c of this.cs) if (!c.chan.isNil) live++
+    if (live === 0) return blockForever
+    const p = new Parked(this, undefined as unknown as ChanImpl<unknown>, false)
+    p.result = resultSelect
+    return park(blockingOnSelect, p, attemptSelect)
+  }
+
+  /** Enqueues one entry per live case, all pointing at `p`. */
+  enqueue(p: Parked): void {
+    const entries: Array<Entry> = []
+    for (const i of this.order) {
+      const c = this.cs[i]!
+      if (c.chan.isNil) continue
+      const e = new Entry(p, i, c.value, c.chan, c.kind === "send")
+      queueOf(e).push(e)
+      entries.push(e)
+    }
+    p.entries = entries
+  }
+
+  /** Runs what was chosen: a case's body, the default, or Go's panic. */
+  run(): Effect.Effect<unknown, unknown, unknown> {
+    const i = this.index
+    if (i === DEFAULT_CASE) return this.options!.default()
+    if (i === SEND_ON_CLOSED) return Effect.die(sendOnClosed)
+    const c = this.cs[i]!
+    return c.body(c.kind === "send" || this.received === CLOSED_EMPTY ? Option.none() : Option.some(this.received))
+  }
 }
 
-const resultSelect = (p: Parked): Effect.Effect<Parked> => p.closed ? Effect.die(sendOnClosed) : Effect.succeed(p)
+const attemptSelect = (p: Parked): Effect.Effect<SelectRun> | undefined => {
+  const run = p.value as SelectRun
+  const now = run.poll()
+  if (now !== DEFAULT_CASE) {
+    run.index = now
+    return Effect.succeed(run)
+  }
+  run.enqueue(p)
+  return undefined
+}
+
+/** A fired select resumes with its run, which names the case that fired (`SEND_ON_CLOSED` if the
+ *  channel of a send case was closed under it). */
+const resultSelect = (p: Parked): Effect.Effect<SelectRun> => {
+  const run = p.value as SelectRun
+  run.index = p.closed ? SEND_ON_CLOSED : p.firedIndex
+  run.received = p.received
+  return Effect.succeed(run)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Ranging
