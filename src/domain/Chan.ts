@@ -122,6 +122,8 @@ class Parked {
   resume: (effect: Effect.Effect<any, any, any>) => void = noop
   /** Builds the effect the woken fiber resumes with, from this (fired) operation. */
   result: (p: Parked) => Effect.Effect<any, any, any> = resultVoid
+  /** The result of an operation that completed in the park's register, without waiting. */
+  now: Effect.Effect<any, any, any> | undefined = undefined
   readonly parked: Parked = this
   readonly index = 0
   constructor(
@@ -245,9 +247,9 @@ let deferredCount = 0
  * The interruption of `fiber` was requested, but a counterpart completed its parked operation
  * before the fiber saw it (a sender's value was taken, a receiver was handed a value). Go's
  * operation has happened, so the fiber must see it happen: the interruption is lifted for now and
- * re-delivered at the fiber's next channel operation (`takeDeferred`), or, if it makes none, once
- * it has yielded to the scheduler twice (it is then suspended elsewhere, or a full op budget past
- * the operation). The fiber ends interrupted either way; only the operation's result is kept.
+ * re-delivered at the fiber's next channel operation (`unlessDeferred`), or, if it makes none,
+ * after a few scheduler turns (`DEFERRAL_HOPS`): in whatever it then waits on, or at a yield well
+ * past the operation. The fiber ends interrupted either way; only the operation's result is kept.
  * Returns the effect that lifts the interruption (the caller runs it uninterruptibly).
  */
 const deferInterruption = (
@@ -258,16 +260,26 @@ const deferInterruption = (
   deferred.set(fiber, cause)
   const scheduler = fiber.currentScheduler
   const priority = fiber.getFiberRef(FiberRef.currentSchedulingPriority)
-  scheduler.scheduleTask(() =>
-    scheduler.scheduleTask(() => {
-      if (deferred.get(fiber) !== cause) return
-      deferred.delete(fiber)
-      deferredCount--
-      if (fiber.unsafePoll() !== null) return
-      for (const id of Cause.interruptors(cause)) fiber.unsafeInterruptAsFork(id)
-    }, priority), priority)
+  const redeliver = (hops: number): void => {
+    if (deferred.get(fiber) !== cause) return // taken at a channel operation already
+    if (hops > 0) return scheduler.scheduleTask(() => redeliver(hops - 1), priority)
+    deferred.delete(fiber)
+    deferredCount--
+    if (fiber.unsafePoll() !== null) return
+    for (const id of Cause.interruptors(cause)) fiber.unsafeInterruptAsFork(id)
+  }
+  scheduler.scheduleTask(() => redeliver(DEFERRAL_HOPS - 1), priority)
   return FiberRef.set(FiberRef.interruptedCause, Cause.empty)
 }
+
+/**
+ * Scheduler turns a deferred interruption waits for, when the fiber makes no channel operation:
+ * it lands at the fiber's third yield to the scheduler after the deferral (or in whatever it waits
+ * on). The path from the deferral back to the operation's caller is about a dozen runtime steps,
+ * so with any op budget above ~10 (below that Effect's own runtime can livelock an interrupted
+ * fiber) at most two of those yields fall before the caller has the result.
+ */
+const DEFERRAL_HOPS = 3
 
 /**
  * Runs `op` unless the current fiber owes a deferred interruption: then the interruption is put
@@ -293,7 +305,7 @@ const unlessDeferred = <A, E, R>(op: () => Effect.Effect<A, E, R>): Effect.Effec
  * closed under it) or an interruption the runtime substituted for the result, which is deferred.
  */
 const onParkFailure = (p: Parked, cause: Cause.Cause<unknown>): Effect.Effect<any, any, any> => {
-  if (p.resume === noop) return Effect.failCause(cause) // never queued
+  if (p.resume === noop) return Effect.failCause(cause) // never registered
   if (!p.done) {
     withdraw(p)
     return Effect.failCause(cause)
@@ -301,7 +313,7 @@ const onParkFailure = (p: Parked, cause: Cause.Cause<unknown>): Effect.Effect<an
   return Effect.withFiberRuntime((fiber) => {
     const interrupted = fiber.getFiberRef(FiberRef.interruptedCause)
     if (Cause.isEmpty(interrupted)) return Effect.failCause(cause)
-    return Effect.zipRight(deferInterruption(fiber, interrupted), p.result(p))
+    return Effect.zipRight(deferInterruption(fiber, interrupted), p.now ?? p.result(p))
   })
 }
 
@@ -447,9 +459,15 @@ const park = <A, E, R>(
   Effect.uninterruptibleMask((restore) =>
     Effect.catchAllCause(
       restore(Effect.async<A, E, R>((resume) => {
-        const now = attempt(p)
-        if (now !== undefined) return resume(now)
         p.resume = resume
+        const now = attempt(p)
+        if (now !== undefined) {
+          // Completed at once: as good as fired. `Effect.async` runs this register one runtime
+          // step before the wait itself, so an interruption can still overtake `now`.
+          p.done = true
+          p.now = now
+          resume(now)
+        }
       }, blockingOn)),
       (cause) => onParkFailure(p, cause)
     )

@@ -154,3 +154,80 @@ describe("Chan.toStream takes only what its consumer pulls", () => {
       expect({ seen, rest }).toEqual({ seen: [1, 2], rest: [3, 4, 5] })
     })))
 })
+
+/**
+ * Runs `op` and calls `record` in the runtime step in which it completed (the callbacks of
+ * `matchCauseEffect` are called as the result is handed on), or never if it was interrupted.
+ */
+const observe = <A>(op: Effect.Effect<A>, record: (a: A) => void): Effect.Effect<void> =>
+  Effect.matchCauseEffect(op, {
+    onSuccess: (a) => {
+      record(a)
+      return Effect.void
+    },
+    onFailure: () => Effect.void
+  })
+
+describe("Chan: an operation's outcome tells the truth wherever the scheduler yields", () => {
+  it.effect("a send that returns (fast path, no park) delivered; one that does not return did not, under yields at every step and an interruption", () =>
+    Effect.gen(function*() {
+      const lies: Array<string> = []
+      for (let budget = 16; budget < 48; budget++) {
+        for (let before = 0; before < 4; before++) {
+          const ch = yield* Chan.make<number>(1_000)
+          let completed = 0
+          const sender = yield* Effect.fork(
+            Effect.gen(function*() {
+              for (let i = 0; i < 200; i++) {
+                yield* Effect.matchCauseEffect(Chan.send(ch, i), {
+                  onSuccess: () => {
+                    completed++ // in the runtime step the send completed in
+                    return Effect.void
+                  },
+                  onFailure: () => Effect.void
+                })
+              }
+            }).pipe(Effect.withMaxOpsBeforeYield(budget))
+          )
+          for (let k = 0; k < before; k++) yield* Effect.yieldNow()
+          yield* requestInterrupt(sender)
+          yield* Fiber.await(sender)
+          const buffered = yield* Chan.len(ch)
+          if (buffered !== completed) lies.push(`budget ${budget}, ${before} yields: ${buffered} buffered, ${completed} sends returned`)
+        }
+      }
+      expect(lies).toEqual([])
+    }))
+
+  it.effect("a receive that found a value while registering its park keeps it, wherever the scheduler yields and the interruption lands", () =>
+    Effect.gen(function*() {
+      const lost: Array<string> = []
+      // Budgets below ~10 ops can livelock Effect's own runtime when interrupted; 12 is enough
+      // for the receiver to yield both before and after registering its park.
+      for (let budget = 12; budget < 24; budget++) {
+        for (let beforeSend = 0; beforeSend < 4; beforeSend++) {
+          for (let beforeInterrupt = 0; beforeInterrupt < 6; beforeInterrupt++) {
+            const ch = yield* Chan.make<number>()
+            let got: Option.Option<number> | undefined
+            const receiver = yield* Effect.fork(observe(Chan.receive(ch), (v) => (got = v)).pipe(Effect.withMaxOpsBeforeYield(budget)))
+            for (let k = 0; k < beforeSend; k++) yield* Effect.yieldNow()
+            const sender = yield* Effect.fork(Chan.send(ch, 7))
+            for (let k = 0; k < beforeInterrupt; k++) yield* Effect.yieldNow()
+            yield* requestInterrupt(receiver)
+            yield* Fiber.await(receiver)
+            // Either the receiver got 7 (and the send completed), or 7 is still on offer.
+            const left = yield* Chan.select([Chan.onReceive(ch, (v) => Effect.succeed(v))], {
+              default: () => Effect.succeed(Option.none())
+            })
+            const received = got !== undefined && Option.isSome(got) ? 1 : 0
+            const stillThere = Option.isSome(left) ? 1 : 0
+            if (received + stillThere !== 1) {
+              lost.push(`budget ${budget}, send after ${beforeSend}, interrupt after ${beforeInterrupt} yields: received ${received}, left ${stillThere}`)
+            }
+            yield* Fiber.await(sender)
+          }
+        }
+      }
+      expect(lost).toEqual([])
+    }))
+})
