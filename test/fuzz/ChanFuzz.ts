@@ -139,6 +139,7 @@ export const describePlan = (p: Plan): string =>
 
 interface SendRecord {
   readonly chan: number
+  readonly who: string
   readonly start: number
   outcome: "pending" | "ok" | "SendOnClosed" | "other"
   /** A select's send case: `pending` at the end means the select ran another case or was interrupted. */
@@ -165,6 +166,8 @@ class Log {
   readonly sends = new Map<number, SendRecord>()
   readonly receives: Array<ReceiveRecord> = []
   readonly closes: Array<{ chan: number; t: number; outcome: "ok" | "CloseOfClosed" | "other" }> = []
+  /** When each actor's interruption was first requested. */
+  readonly interruptRequested = new Map<string, number>()
   readonly violations: Array<string> = []
 
   tick(what?: string): number {
@@ -174,7 +177,7 @@ class Log {
   newValue(chan: number, inSelect: boolean, who: string): number {
     const v = this.nextValue++
     const start = this.tick(`${who} send ${v} on #${chan} starts${inSelect ? " (select case)" : ""}`)
-    this.sends.set(v, { chan, start, outcome: "pending", inSelect })
+    this.sends.set(v, { chan, who, start, outcome: "pending", inSelect })
     return v
   }
   sendDone(v: number, outcome: SendRecord["outcome"]): void {
@@ -387,11 +390,16 @@ const scenario = (p: Plan, r: Rng, log: Log): Effect.Effect<ReadonlyArray<Readon
               const live = fibers.filter((f) => f.unsafePoll() === null && planOf.get(f)?.kind !== "interrupter")
               if (live.length === 0) return
               const target = r.pick(live)
-              log.tick(`${who} interrupts (${a.mode}) actor ${fibers.indexOf(target)}`)
+              const victim = `actor ${fibers.indexOf(target)}`
+              // Request and record in one step (the request is what the invariant is about).
+              yield* Effect.sync(() => {
+                const t = log.tick(`${who} interrupts (${a.mode}) ${victim}`)
+                if (!log.interruptRequested.has(victim)) log.interruptRequested.set(victim, t)
+                target.unsafeInterruptAsFork(FiberId.none)
+              })
               if (a.mode === "await") {
-                yield* Fiber.interrupt(target)
+                yield* Fiber.await(target)
               } else {
-                yield* Fiber.interruptAsFork(target, FiberId.none)
                 if (a.mode === "counterpart") {
                   // In the same step, complete the target's parked operation if there is one.
                   const t = planOf.get(target)!
@@ -471,6 +479,18 @@ const check = (p: Plan, log: Log, finalBuffers: ReadonlyArray<ReadonlyArray<numb
     if (ok && !seen.has(value)) v.push(`${value} was sent (send completed) but neither received nor left in channel #${s.chan}`)
     if (!ok && seen.has(value)) {
       v.push(`${value} was delivered (${seen.get(value)}) but its send ended ${s.outcome === "pending" ? "without completing (interrupted, or another select case)" : s.outcome}`)
+    }
+  }
+  // 6. an interruption is never lost: once it was requested, the fiber completes no operation it
+  //    starts (it may complete the one it was parked in: see deferred interruption in Chan)
+  for (const [value, s] of log.sends) {
+    const t = log.interruptRequested.get(s.who)
+    if (t !== undefined && s.start > t && s.outcome === "ok") v.push(`${s.who} sent ${value} in an operation it started after its interruption was requested`)
+  }
+  for (const rec of log.receives) {
+    const t = log.interruptRequested.get(rec.who)
+    if (t !== undefined && rec.start !== undefined && rec.start > t && rec.got !== undefined) {
+      v.push(`${rec.who} received in an operation it started after its interruption was requested`)
     }
   }
   // 2. once None, always None
