@@ -9,9 +9,43 @@
  *   (`Effect.die(ChanPanic)`), because both are bugs in the program, not outcomes a caller
  *   should handle. `Effect.catchAllDefect` plays the part of `recover`.
  * - `nil()` is Go's nil channel: send and receive block until interrupted; `select` skips it.
- * - Blocking is interruption-aware: an interrupted sender is withdrawn and its value is never
- *   delivered; an interrupted receiver takes nothing. This is how `ctx.Done()` is spelled here:
- *   no per-send `select` is needed to make a producer cancellable.
+ * - Blocking is interruption-aware: interrupting a fiber parked in `send`, `receive` or `select`
+ *   withdraws the operation. This is how `ctx.Done()` is spelled here: no per-send `select` is
+ *   needed to make a producer cancellable.
+ *
+ * ## Invariants
+ *
+ * Each is a property checked over thousands of randomized scenarios in `npm test` and many more
+ * in `npm run fuzz` (`test/fuzz/ChanFuzz.ts`; random capacities, senders, receivers, selects with
+ * and without default, `toStream` + `take`, closes, interruptions at random points, random
+ * scheduler yields), besides the example tests.
+ *
+ * 1. **Exactly once.** A value whose `send` completed is received exactly once (by a `receive`, a
+ *    select's receive case, a `forEach`/`toStream` consumer) or is still in the channel. A value
+ *    whose send did not complete (interrupted, panicked, a select case that did not run) is never
+ *    received. Nothing is ever given back to a channel once taken.
+ * 2. **An operation that completed is reported as completed** (Go: the operation happened). If a
+ *    counterpart completes a parked operation (takes its value, hands it one) after the fiber's
+ *    interruption was requested but before the fiber ran again, the operation still returns its
+ *    result and the interruption takes effect at the fiber's next channel operation, or, if it
+ *    makes none, when it next waits or a few scheduler turns later. So: a send that ended
+ *    interrupted did not deliver; a receive or select that ended interrupted took nothing.
+ * 3. **The result reaches the caller in the step the operation completed in**: an operation that
+ *    completes at once is an `Effect.sync` whose value flows straight into the caller's
+ *    continuation, and a woken one resumes with its result, so a scheduler yield (and an
+ *    interruption arriving during it) never falls between the channel changing and the caller
+ *    getting the result. A select calls the chosen case's body function in that same step.
+ * 4. **Once `None`, always `None`**: after a `receive` returned `None`, every later one does.
+ * 5. **`0 <= len <= cap`** at every point (the buffer is a ring of exactly `cap` slots).
+ * 6. **One close**: the first `close` succeeds; every other one dies with `CloseOfClosed`; every
+ *    send that starts after it, and every sender parked at the time, dies with `SendOnClosed`.
+ * 7. **No leak**: a fiber parked on a channel ends when interrupted (checked with `LeakCheck`).
+ *
+ * What a caller does with a result after it has it is the caller's: as anywhere in Effect, an
+ * interruption can stop a fiber between two of its own steps (between a `receive` and the
+ * effect that processes the value). `Effect.timeout`/`Effect.race` around a `receive` run it in
+ * another fiber and discard a completed loser's value; use `select` with a timer or done channel
+ * to choose between channel operations atomically.
  *
  * The implementation follows Go's runtime (`chansend`/`chanrecv`/`selectgo`): a ring buffer plus
  * FIFO queues of parked senders and receivers. A sender that finds a parked receiver hands the
@@ -531,7 +565,9 @@ export const nil = <A = never>(): Chan<A> => new ChanImpl<A>(0, true)
 /**
  * Go's `ch <- a`. Completes when a receiver took `a` (unbuffered) or `a` was buffered. On a closed
  * channel, and for a sender still blocked when the channel is closed, dies with
- * `ChanPanic("SendOnClosed")`. If interrupted while blocked, `a` is withdrawn and never delivered.
+ * `ChanPanic("SendOnClosed")`. If interrupted while blocked, `a` is withdrawn and never delivered;
+ * if a receiver took `a` before the interrupted fiber ran again, the send completes and the
+ * interruption takes effect at the fiber's next channel operation (invariant 2).
  *
  * @since 0.1.0
  */
@@ -583,7 +619,9 @@ const sendNow = <A>(c: ChanImpl<A>, a: A): Effect.Effect<void> => {
 
 /**
  * Go's `v, ok := <-ch`: `Some(v)`, or `None` once the channel is closed and its buffer drained.
- * Blocks while the channel is empty and open; if interrupted, takes nothing.
+ * Blocks while the channel is empty and open; if interrupted, takes nothing, unless a sender (or
+ * `close`) completed it before the interrupted fiber ran again: then it returns what it got and
+ * the interruption takes effect at the fiber's next channel operation (invariant 2).
  *
  * @since 0.1.0
  */
@@ -713,7 +751,8 @@ type CaseRq<C> = C extends Case<infer _R, infer _E, infer Rq> ? Rq : never
  * Go's `select`. Polls the cases in a random order and runs the first ready one; if none is ready,
  * runs `default` when given (a non-blocking select), otherwise parks on all of them at once until
  * exactly one fires. Nil channels are skipped. Exactly one case consumes: a value is never taken by
- * a case that does not run. Interruption while parked withdraws every case.
+ * a case that does not run. Interruption while parked withdraws every case, unless one fired
+ * before the interrupted fiber ran again: then that case runs (invariant 2).
  *
  * @since 0.1.0
  */
