@@ -30,11 +30,12 @@
  *    result and the interruption takes effect at the fiber's next channel operation, or, if it
  *    makes none, when it next waits or a few scheduler turns later. So: a send that ended
  *    interrupted did not deliver; a receive or select that ended interrupted took nothing.
- * 3. **The result reaches the caller in the step the operation completed in**: an operation that
- *    completes at once is an `Effect.sync` whose value flows straight into the caller's
- *    continuation, and a woken one resumes with its result, so a scheduler yield (and an
- *    interruption arriving during it) never falls between the channel changing and the caller
- *    getting the result. A select calls the chosen case's body function in that same step.
+ * 3. **No yield between the channel changing and the caller getting the result**: an operation
+ *    that completes at once does so in the step before its caller's continuation, and yields
+ *    first if the scheduler would otherwise yield in between; a woken one resumes with its
+ *    result. So no interruption can arrive between the two, and an operation's `Exit` tells the
+ *    truth (with the default scheduler and an op budget above 4). A select calls the chosen
+ *    case's body function in the step its channel operation happened in.
  * 4. **Once `None`, always `None`**: after a `receive` returned `None`, every later one does.
  * 5. **`0 <= len <= cap`** at every point (the buffer is a ring of exactly `cap` slots).
  * 6. **One close**: the first `close` succeeds; every other one dies with `CloseOfClosed`; every
@@ -281,7 +282,7 @@ let deferredCount = 0
  * The interruption of `fiber` was requested, but a counterpart completed its parked operation
  * before the fiber saw it (a sender's value was taken, a receiver was handed a value). Go's
  * operation has happened, so the fiber must see it happen: the interruption is lifted for now and
- * re-delivered at the fiber's next channel operation (`unlessDeferred`), or, if it makes none,
+ * re-delivered at the fiber's next channel operation (`beforeOperation`), or, if it makes none,
  * after a few scheduler turns (`DEFERRAL_HOPS`): in whatever it then waits on, or at a yield well
  * past the operation. The fiber ends interrupted either way; only the operation's result is kept.
  * Returns the effect that lifts the interruption (the caller runs it uninterruptibly).
@@ -314,24 +315,6 @@ const deferInterruption = (
  * fiber) at most two of those yields fall before the caller has the result.
  */
 const DEFERRAL_HOPS = 3
-
-/**
- * Runs `op` unless the current fiber owes a deferred interruption: then the interruption is put
- * back and takes effect here, before `op` touches any channel (in an uninterruptible region, at
- * the region's end, as any interruption would).
- */
-const unlessDeferred = <A, E, R>(op: () => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.withFiberRuntime((fiber, status) => {
-    const owed = deferred.get(fiber)
-    if (owed === undefined) return op()
-    deferred.delete(fiber)
-    deferredCount--
-    const cause = Cause.sequential(fiber.getFiberRef(FiberRef.interruptedCause), owed)
-    return Effect.zipRight(
-      FiberRef.set(FiberRef.interruptedCause, cause),
-      RuntimeFlags.interruptible(status.runtimeFlags) ? Effect.failCause(cause) : Effect.suspend(op)
-    )
-  })
 
 /**
  * The failure handler of a park (it runs uninterruptibly). The operation was withdrawn before
@@ -480,32 +463,32 @@ const sendOnClosed = new ChanPanic({ reason: "SendOnClosed" })
  * as under Go's channel lock, so a sender and a receiver can never both end up parked.
  */
 const park = <A, E, R>(
+  flags: RuntimeFlags.RuntimeFlags,
   blockingOn: FiberId.FiberId,
   p: Parked,
   attempt: (p: Parked) => Effect.Effect<A, E, R> | undefined
-): Effect.Effect<A, E, R> =>
-  // Not `Effect.async` with a canceler: that wraps every wait in `onInterrupt` (uninterruptibleMask,
+): Effect.Effect<A, E, R> => {
+  const wait = Effect.async<A, E, R>((resume) => {
+    p.resume = resume
+    const now = attempt(p)
+    if (now !== undefined) {
+      // Completed at once: as good as fired. `Effect.async` runs this register one runtime step
+      // before the wait itself, so an interruption can still overtake `now`.
+      p.done = true
+      p.now = now
+      resume(now)
+    }
+  }, blockingOn)
+  // A caller that cannot be interrupted parks bare: nothing can overtake the wake-up.
+  if (!RuntimeFlags.interruptible(flags)) return wait
+  // Not `Effect.async` with a canceler: that wraps every wait in `onInterrupt` (a mask,
   // matchCauseEffect, and a zipRight on every wake-up), about twice the cost of the wait itself.
-  // Here a bare wait runs in `restore` of an `uninterruptibleMask` under one `catchAllCause` frame:
-  // a wake-up skips the frame; an interruption leaves `restore` first, so the fiber is
-  // uninterruptible again when the failure reaches the frame and the handler always runs (the
-  // runtime skips failure handlers only while interruptible and interrupted).
-  Effect.uninterruptibleMask((restore) =>
-    Effect.catchAllCause(
-      restore(Effect.async<A, E, R>((resume) => {
-        p.resume = resume
-        const now = attempt(p)
-        if (now !== undefined) {
-          // Completed at once: as good as fired. `Effect.async` runs this register one runtime
-          // step before the wait itself, so an interruption can still overtake `now`.
-          p.done = true
-          p.now = now
-          resume(now)
-        }
-      }, blockingOn)),
-      (cause) => onParkFailure(p, cause)
-    )
-  )
+  // Here a bare wait runs interruptibly inside an uninterruptible region under one `catchAllCause`
+  // frame: a wake-up skips the frame; an interruption leaves the interruptible part first, so the
+  // fiber is uninterruptible again when the failure reaches the frame and the handler always runs
+  // (the runtime skips failure handlers only while interruptible and interrupted).
+  return Effect.uninterruptible(Effect.catchAllCause(Effect.interruptible(wait), (cause) => onParkFailure(p, cause)))
+}
 
 const attemptSend = (p: Parked): Effect.Effect<void> | undefined => {
   const r = p.chan.trySend(p.value)
@@ -571,50 +554,44 @@ export const nil = <A = never>(): Chan<A> => new ChanImpl<A>(0, true)
  *
  * @since 0.1.0
  */
-export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> => {
-  const c = impl(ch)
-  return Effect.catchAllCause(
-    Effect.sync(() => {
-      if (deferredCount !== 0 || c.trySend(a) !== SENT) throw new SlowSend(c as ChanImpl<unknown>, a)
-    }),
-    onSendSlow
-  )
-}
+export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber, status) => {
+    const before = beforeOperation(fiber, status.runtimeFlags)
+    if (before !== undefined) return Effect.zipRight(before, send(ch, a))
+    const c = impl(ch)
+    const r = c.trySend(a)
+    if (r === SENT) return Effect.void
+    if (r === CLOSED) return Effect.die(sendOnClosed)
+    if (c.isNil) return blockForever
+    const p = new Parked(a, c as ChanImpl<unknown>, true)
+    p.result = resultSend
+    return park(status.runtimeFlags, blockingOnSend, p, attemptSend)
+  })
 
-// The fast path of an operation is an `Effect.sync`: the value moves and the result reaches the
-// caller's continuation in the same runtime step, so no scheduler yield (and no interruption)
-// can fall between the two. When the operation cannot complete at once, the sync throws one of
-// these and the operation's own `catchAllCause` frame takes the slow path (it parks, or panics).
-class SlowSend {
-  constructor(readonly c: ChanImpl<unknown>, readonly a: unknown) {}
-}
-class SlowReceive {
-  constructor(readonly c: ChanImpl<unknown>) {}
-}
-
-const onSendSlow = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
-  if (cause._tag === "Die" && cause.defect instanceof SlowSend) {
-    const { a, c } = cause.defect
-    return deferredCount === 0 ? sendNow(c, a) : unlessDeferred(() => sendNow(c, a))
+/**
+ * What must happen before a channel operation, or `undefined` when nothing must. An operation runs
+ * inside one `withFiberRuntime` step and its result reaches the caller's continuation at the next
+ * step; the scheduler yields at the top of a step once the fiber's op count passes its budget. If
+ * that would happen right after this step, the fiber yields first, so no yield (and no
+ * interruption arriving during one) can fall between the channel changing and the caller getting
+ * the result (invariant 3; for budgets below 5 ops the yield cannot be avoided and is not). A fiber
+ * that owes a deferred interruption gets it back first (see `deferInterruption`). The operation is
+ * retried after what this returns.
+ */
+const beforeOperation = (fiber: Fiber.RuntimeFiber<unknown, unknown>, flags: RuntimeFlags.RuntimeFlags): Effect.Effect<void> | undefined => {
+  if (deferredCount !== 0) {
+    const owed = deferred.get(fiber)
+    if (owed !== undefined) {
+      deferred.delete(fiber)
+      deferredCount--
+      const cause = Cause.sequential(fiber.getFiberRef(FiberRef.interruptedCause), owed)
+      const restored = FiberRef.set(FiberRef.interruptedCause, cause)
+      // Interruptible: it takes effect here. Otherwise at the end of the uninterruptible region.
+      return RuntimeFlags.interruptible(flags) ? Effect.zipRight(restored, Effect.failCause(cause)) : restored
+    }
   }
-  return Effect.failCause(cause) as Effect.Effect<never>
-}
-
-const onReceiveSlow = (cause: Cause.Cause<unknown>): Effect.Effect<Option.Option<unknown>> => {
-  if (cause._tag === "Die" && cause.defect instanceof SlowReceive) {
-    const c = cause.defect.c
-    return deferredCount === 0 ? receiveNow(c) : unlessDeferred(() => receiveNow(c))
-  }
-  return Effect.failCause(cause) as Effect.Effect<never>
-}
-
-/** The slow path of `send`: it parks (the park's register retries first, see `park`). */
-const sendNow = <A>(c: ChanImpl<A>, a: A): Effect.Effect<void> => {
-  if (c.isNil) return blockForever
-  if (c.closed) return Effect.die(sendOnClosed)
-  const p = new Parked(a, c as ChanImpl<unknown>, true)
-  p.result = resultSend
-  return park(blockingOnSend, p, attemptSend)
+  const budget = fiber.getFiberRef(FiberRef.currentMaxOpsBeforeYield)
+  return fiber.currentOpCount >= budget && budget > 4 ? Effect.yieldNow() : undefined
 }
 
 /**
@@ -625,27 +602,18 @@ const sendNow = <A>(c: ChanImpl<A>, a: A): Effect.Effect<void> => {
  *
  * @since 0.1.0
  */
-export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> => {
-  const c = impl(ch)
-  return Effect.catchAllCause(
-    Effect.sync(() => {
-      if (deferredCount === 0) {
-        const v = c.tryRecv()
-        if (v !== WOULD_BLOCK) return v === CLOSED_EMPTY ? Option.none() : Option.some(v)
-      }
-      throw new SlowReceive(c as ChanImpl<unknown>)
-    }),
-    onReceiveSlow
-  ) as Effect.Effect<Option.Option<A>>
-}
-
-/** The slow path of `receive`: it parks (the park's register retries first, see `park`). */
-const receiveNow = <A>(c: ChanImpl<A>): Effect.Effect<Option.Option<A>> => {
-  if (c.isNil) return blockForever
-  const p = new Parked(undefined, c as ChanImpl<unknown>, false)
-  p.result = resultReceive
-  return park(blockingOnReceive, p, attemptReceive) as Effect.Effect<Option.Option<A>>
-}
+export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
+  Effect.withFiberRuntime((fiber, status) => {
+    const before = beforeOperation(fiber, status.runtimeFlags)
+    if (before !== undefined) return Effect.zipRight(before, receive(ch))
+    const c = impl(ch)
+    const v = c.tryRecv()
+    if (v !== WOULD_BLOCK) return Effect.succeed(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
+    if (c.isNil) return blockForever
+    const p = new Parked(undefined, c as ChanImpl<unknown>, false)
+    p.result = resultReceive
+    return park(status.runtimeFlags, blockingOnReceive, p, attemptReceive) as Effect.Effect<Option.Option<A>>
+  })
 
 /**
  * Up to `max` values in one call: blocks until at least one value is available (or the channel is
@@ -769,31 +737,23 @@ export const select: {
   options?: { readonly default: () => Effect.Effect<unknown, unknown, unknown> }
 ): Effect.Effect<any, any, any> => {
   const cs = cases as unknown as ReadonlyArray<CaseImpl>
-  // One `SelectRun` per evaluation (the effect may be run many times, by many fibers). The chosen
-  // case's body function is called in the same runtime step as the channel operation it follows:
-  // a sync's value, or a park's resumption, flows straight into `runChosen`.
-  return Effect.flatMap(
-    Effect.catchAllCause(Effect.sync(() => new SelectRun(cs, options).fast()), onSelectSlow),
-    runChosen
-  )
+  const selectOnce: Effect.Effect<unknown, unknown, unknown> = Effect.withFiberRuntime((fiber, status) => {
+    const before = beforeOperation(fiber, status.runtimeFlags)
+    if (before !== undefined) return Effect.zipRight(before, selectOnce)
+    // One `SelectRun` per evaluation (the effect may be run many times, by many fibers).
+    const run = new SelectRun(cs, options)
+    run.index = run.poll()
+    // The chosen case's body function is called in the step its channel operation happened in.
+    if (run.index !== DEFAULT_CASE || options !== undefined) return run.run()
+    return run.park(status.runtimeFlags)
+  })
+  return selectOnce
 }
 
 const runChosen = (run: SelectRun): Effect.Effect<unknown, unknown, unknown> => run.run()
 
 const DEFAULT_CASE = -1 // also "no case was ready" from `poll`
 const SEND_ON_CLOSED = -2
-
-class SlowSelect {
-  constructor(readonly run: SelectRun) {}
-}
-
-const onSelectSlow = (cause: Cause.Cause<unknown>): Effect.Effect<SelectRun> => {
-  if (cause._tag === "Die" && cause.defect instanceof SlowSelect) {
-    const run = cause.defect.run
-    return deferredCount === 0 ? run.slow() : unlessDeferred(() => run.slow())
-  }
-  return Effect.failCause(cause) as Effect.Effect<never>
-}
 
 /** One evaluation of a `select`: its poll order, the case it chose and what that case got. */
 class SelectRun {
@@ -839,32 +799,15 @@ class SelectRun {
     return DEFAULT_CASE
   }
 
-  /** The fast path (inside an `Effect.sync`): a case that is ready now, or the default. */
-  fast(): SelectRun {
-    if (deferredCount === 0) {
-      const i = this.poll()
-      if (i !== DEFAULT_CASE || this.options !== undefined) {
-        this.index = i
-        return this
-      }
-    }
-    throw new SlowSelect(this)
-  }
-
-  /** The slow path: polls again, then parks on every case at once. */
-  slow(): Effect.Effect<SelectRun> {
-    if (this.options !== undefined) {
-      return Effect.sync(() => {
-        this.index = this.poll()
-        return this
-      })
-    }
+  /** Parks on every case at once (the park's register polls once more first); then runs the
+   *  case that fired, its body function called in the step the fiber resumes in. */
+  park(flags: RuntimeFlags.RuntimeFlags): Effect.Effect<unknown, unknown, unknown> {
     let live = 0
     for (const c of this.cs) if (!c.chan.isNil) live++
     if (live === 0) return blockForever
     const p = new Parked(this, undefined as unknown as ChanImpl<unknown>, false)
     p.result = resultSelect
-    return park(blockingOnSelect, p, attemptSelect)
+    return Effect.flatMap(park(flags, blockingOnSelect, p, attemptSelect), runChosen)
   }
 
   /** Enqueues one entry per live case, all pointing at `p`. */
