@@ -5,12 +5,14 @@
  *   per CPU-second against Mailbox in the same run;
  * - 100k fibers parked in `send` on a channel nobody reads: bytes per parked fiber, and the time
  *   (wall and CPU) from the release until every one of them has ended, for each way of owning
- *   them: a `Scope` they were forked into (`forkIn`), `Fiber.interruptAll`, and `Mailbox(0)` in a
- *   scope for comparison.
+ *   them: a `Scope` they were forked into (`forkIn`: one finalizer per fiber, run in turn), a
+ *   `FiberSet` (interrupt all, then await all), `Fiber.interruptAll`; `Mailbox(0)` the same way;
+ *   Effect's floor (fibers parked on a bare `Effect.async`); and a diagnostic run under a
+ *   one-queue scheduler.
  * `BENCH_QUICK=1` uses 1e5 messages and 20k parked fibers. `BENCH_ONLY=throughput|parked` runs one half.
  */
 import * as os from "node:os"
-import { Effect, Exit, Fiber, FiberSet, Mailbox, Queue, Scope } from "effect"
+import { Effect, Exit, Fiber, FiberSet, Mailbox, Queue, Scheduler, Scope } from "effect"
 import * as Chan from "../src/domain/Chan.js"
 
 const quick = process.env["BENCH_QUICK"] === "1"
@@ -121,10 +123,12 @@ if (only !== "throughput") {
     readonly release: Effect.Effect<void>
   }
 
+  // forkIn: one finalizer per fiber, run one after another (interrupt, await, next).
   const inScope: Effect.Effect<Owner> = Effect.map(Scope.make(), (scope) => ({
     fork: (effect) => Effect.asVoid(Effect.forkIn(effect, scope)),
     release: Scope.close(scope, Exit.void)
   }))
+  // FiberSet: one finalizer for all: interrupt every member, then await them.
   const inFiberSet: Effect.Effect<Owner> = Effect.gen(function*() {
     const scope = yield* Scope.make()
     const set = yield* Scope.extend(FiberSet.make(), scope)
@@ -137,6 +141,26 @@ if (only !== "throughput") {
       release: Fiber.interruptAll(fibers)
     }
   })
+
+  // Diagnostic only: one task queue for every fiber, drained one microtask per batch. Effect
+  // 3.20+'s default scheduler gives each fiber its own runner (one microtask per fiber wake, for
+  // AsyncLocalStorage isolation, Effect-TS/effect#6124); this line shows what that costs here.
+  const singleQueue = (() => {
+    const queue: Array<() => void> = []
+    let scheduled = false
+    const drain = () => {
+      scheduled = false
+      const tasks = queue.splice(0)
+      for (const task of tasks) task()
+    }
+    return Scheduler.make((task) => {
+      queue.push(task)
+      if (!scheduled) {
+        scheduled = true
+        queueMicrotask(drain)
+      }
+    }, (fiber) => (fiber.currentOpCount > 2048 ? 0 : false))
+  })()
 
   const parked = (
     name: string,
@@ -159,7 +183,7 @@ if (only !== "throughput") {
       const releaseMs = performance.now() - t1
       const releaseCpu = cpuSeconds(c1) * 1000
       console.log(
-        `  ${name.padEnd(34)} ${fmt(bytes).padStart(6)} B/fiber  park ${fmt(parkMs).padStart(6)} ms  release ${
+        `  ${name.padEnd(44)} ${fmt(bytes).padStart(6)} B/fiber  park ${fmt(parkMs).padStart(6)} ms  release ${
           fmt(releaseMs).padStart(6)
         } ms wall ${fmt(releaseCpu).padStart(6)} ms CPU  (${((releaseCpu * 1000) / PARKED).toFixed(1)} us CPU/fiber)`
       )
@@ -170,20 +194,26 @@ if (only !== "throughput") {
   if (gc === undefined) console.log("  (run with node --expose-gc for memory figures)")
   const chanSend = Effect.map(Chan.make<number>(0), (ch) => (i: number) => Chan.send(ch, i))
   const mailboxOffer = Effect.map(Mailbox.make<number>(0), (m) => (i: number) => m.offer(i))
+  // Effect's own floor: a fiber parked on a bare `Effect.async` (no canceler, nothing to withdraw).
+  const bareAsync = Effect.succeed((_: number) => Effect.async<void>((_resume) => {}))
   const results: Record<string, number> = {}
-  const runs: Array<[string, Effect.Effect<Owner>, Effect.Effect<(i: number) => Effect.Effect<unknown>>]> = [
+  const runs: Array<[string, Effect.Effect<Owner>, Effect.Effect<(i: number) => Effect.Effect<unknown>>, boolean?]> = [
     ["Chan unbuffered, Scope (forkIn)", inScope, chanSend],
     ["Chan unbuffered, FiberSet", inFiberSet, chanSend],
     ["Chan unbuffered, Fiber.interruptAll", interruptAll, chanSend],
     ["Mailbox(0), Scope (forkIn)", inScope, mailboxOffer],
-    ["Mailbox(0), Fiber.interruptAll", interruptAll, mailboxOffer]
+    ["Mailbox(0), FiberSet", inFiberSet, mailboxOffer],
+    ["floor: bare Effect.async, FiberSet", inFiberSet, bareAsync],
+    ["diagnostic: Chan, FiberSet, one-queue scheduler", inFiberSet, chanSend, true]
   ]
-  for (const [name, owner, block] of runs) results[name] = await Effect.runPromise(parked(name, owner, block))
-  console.log(
-    `  release CPU, Mailbox(0) Scope / Chan Scope: ${
-      (results["Mailbox(0), Scope (forkIn)"]! / results["Chan unbuffered, Scope (forkIn)"]!).toFixed(2)
-    }x; Go reference ~85 ms, ~2.7 KB per goroutine`
-  )
+  for (const [name, owner, block, oneQueue] of runs) {
+    const run = parked(name, owner, block)
+    results[name] = await Effect.runPromise(oneQueue === true ? Effect.withScheduler(run, singleQueue) : run)
+  }
+  const r = (a: string, b: string) => (results[a]! / results[b]!).toFixed(2)
+  console.log(`  release CPU, Scope (forkIn) / FiberSet: Chan ${r("Chan unbuffered, Scope (forkIn)", "Chan unbuffered, FiberSet")}x, Mailbox ${r("Mailbox(0), Scope (forkIn)", "Mailbox(0), FiberSet")}x`)
+  console.log(`  release CPU, FiberSet: Mailbox(0) / Chan ${r("Mailbox(0), FiberSet", "Chan unbuffered, FiberSet")}x; Chan / Effect's floor ${r("Chan unbuffered, FiberSet", "floor: bare Effect.async, FiberSet")}x`)
+  console.log("  Go reference ~85 ms, ~2.7 KB per goroutine")
   console.log("  (Queue.bounded is left out: interrupting N fibers parked on one Queue is O(N^2), ~117 s for 10k)")
   console.log(`load average ${load()} at end`)
 }
