@@ -618,16 +618,30 @@ export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
 /**
  * Up to `max` values in one call: blocks until at least one value is available (or the channel is
  * closed and drained, then returns an empty array), then takes whatever else is ready without
- * blocking. The batched form of `receive`, for consumers that want throughput.
+ * blocking. The batched form of `receive`, for consumers that want throughput. Interruption is as
+ * for `receive`: while blocked it takes nothing; the values it took reach the caller together.
  *
  * @since 0.1.0
  */
 export const receiveUpTo = <A>(ch: RecvChan<A>, max: number): Effect.Effect<ReadonlyArray<A>> =>
-  Effect.flatMap(receive(ch), (first) => {
-    if (Option.isNone(first)) return Effect.succeed([])
-    const out = [first.value]
-    impl(ch).drainUpTo(max, out)
-    return Effect.succeed(out)
+  Effect.withFiberRuntime((fiber, status) => {
+    const before = beforeOperation(fiber, status.runtimeFlags)
+    if (before !== undefined) return Effect.zipRight(before, receiveUpTo(ch, max))
+    const c = impl(ch)
+    const limit = Math.max(1, max)
+    const out: Array<A> = []
+    c.drainUpTo(limit, out)
+    if (out.length > 0 || (c.closed && c.size === 0)) return Effect.succeed(out)
+    if (c.isNil) return blockForever
+    const p = new Parked(undefined, c as ChanImpl<unknown>, false)
+    p.result = resultReceive
+    // Woken with one value: the rest that is ready is taken in the step the fiber resumes in.
+    return Effect.map(park(status.runtimeFlags, blockingOnReceive, p, attemptReceive), (first) => {
+      if (Option.isNone(first)) return out
+      out.push(first.value as A)
+      c.drainUpTo(limit, out)
+      return out
+    })
   })
 
 /**

@@ -199,6 +199,27 @@ describe("Chan: an operation's outcome tells the truth wherever the scheduler yi
       expect(lies).toEqual([])
     }))
 
+  it.effect("receiveUpTo hands every value it took to its caller, under yields at every step and an interruption", () =>
+    Effect.gen(function*() {
+      const lost: Array<string> = []
+      for (let budget = 16; budget < 48; budget++) {
+        for (let before = 0; before < 4; before++) {
+          const ch = yield* Chan.make<number>(1_000)
+          yield* Chan.sendAll(ch, Array.from({ length: 600 }, (_, i) => i))
+          let taken = 0
+          const consumer = yield* Effect.fork(
+            Effect.forever(observe(Chan.receiveUpTo(ch, 3), (values) => (taken += values.length))).pipe(Effect.withMaxOpsBeforeYield(budget))
+          )
+          for (let k = 0; k < before; k++) yield* Effect.yieldNow()
+          yield* requestInterrupt(consumer)
+          yield* Fiber.await(consumer)
+          const left = yield* Chan.len(ch)
+          if (taken + left !== 600) lost.push(`budget ${budget}, ${before} yields: ${taken} taken + ${left} left`)
+        }
+      }
+      expect(lost).toEqual([])
+    }))
+
   it.effect("a receive that found a value while registering its park keeps it, wherever the scheduler yields and the interruption lands", () =>
     Effect.gen(function*() {
       const lost: Array<string> = []

@@ -70,6 +70,7 @@ type ActorPlan =
   | { readonly kind: "sender"; readonly chan: number; readonly count: number }
   | { readonly kind: "receiver"; readonly chan: number; readonly count: number }
   | { readonly kind: "ranger"; readonly chan: number }
+  | { readonly kind: "batcher"; readonly chan: number; readonly count: number; readonly max: number }
   | { readonly kind: "selector"; readonly cases: ReadonlyArray<CasePlan>; readonly withDefault: boolean; readonly count: number }
   | { readonly kind: "stream"; readonly chan: number; readonly take: number }
   | { readonly kind: "closer"; readonly chan: number }
@@ -110,7 +111,8 @@ export const plan = (seed: number): Plan => {
     const roll = r.next()
     if (roll < 0.26) add({ kind: "sender", chan: chan(), count: r.range(1, 8) })
     else if (roll < 0.44) add({ kind: "receiver", chan: chan(), count: r.range(1, 8) })
-    else if (roll < 0.5) add({ kind: "ranger", chan: chan() })
+    else if (roll < 0.47) add({ kind: "ranger", chan: chan() })
+    else if (roll < 0.5) add({ kind: "batcher", chan: chan(), count: r.range(1, 4), max: r.range(1, 4) })
     else if (roll < 0.68) {
       const cases = Array.from({ length: r.range(1, 3) }, (): CasePlan => ({ kind: r.chance(0.5) ? "recv" : "send", chan: chan() }))
       add({ kind: "selector", cases, withDefault: r.chance(0.3), count: r.range(1, 5) })
@@ -354,6 +356,22 @@ const scenario = (p: Plan, r: Rng, log: Log): Effect.Effect<ReadonlyArray<Readon
               }),
               Effect.sync(() => log.received(rec, Option.none()))
             )
+          })
+          break
+        case "batcher":
+          body = Effect.gen(function*() {
+            for (let i = 0; i < a.count; i++) {
+              yield* y
+              const start = log.tick(`${who} receiveUpTo ${a.max} on #${a.chan} starts`)
+              yield* observe(Chan.receiveUpTo(chans[a.chan]!, a.max), (values) => {
+                if (values.length > a.max) log.violation(`receiveUpTo ${a.max} returned ${values.length} values`)
+                for (const v of values.length === 0 ? [undefined] : values) {
+                  const rec: ReceiveRecord = { chan: a.chan, who, start, got: undefined, end: { t: NONE_YET } }
+                  log.receives.push(rec)
+                  log.received(rec, v === undefined ? Option.none() : Option.some(v))
+                }
+              }, () => log.violation("a receiveUpTo failed"))
+            }
           })
           break
         case "selector":
