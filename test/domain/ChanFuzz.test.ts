@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import * as ChanFuzz from "../fuzz/ChanFuzz.js"
 
 const replay = process.env["LEAKPROOF_SEED"]
-const scenarios = Number(process.env["LEAKPROOF_FUZZ_SCENARIOS"] ?? 3_000)
+const scenarios = Number(process.env["LEAKPROOF_FUZZ_SCENARIOS"] ?? 6_000)
 const base = Number(process.env["LEAKPROOF_FUZZ_BASE"] ?? 0x1eaf)
 
 describe("Chan fuzz: the invariants hold in randomized scenarios", () => {
