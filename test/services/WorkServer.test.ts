@@ -5,6 +5,7 @@ import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import * as WorkServer from "../../src/services/WorkServer.js"
+import * as RawHttp from "../support/RawHttp.js"
 
 interface Reply {
   readonly status: number | "aborted"
@@ -191,6 +192,58 @@ describe("WorkServer (seed 003's HTTP server leak, done right)", () => {
       const s = yield* server.stats
       expect(s.aborted).toBe(1)
       expect(s.inFlight).toBe(0)
+    })))
+
+  it.live("a wrong method on a known route is 405 with Allow; an unknown route is 404 with a JSON error", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* WorkServer.make({ port: 0, timeout: "1 second" })
+      const send = (request: string) => Effect.promise(() => RawHttp.once(server.port, request))
+      const body = (method: string, path: string) => `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`
+      // every known route, every method that is not GET/HEAD: 405, Allow names what the route takes
+      for (const path of ["/work?ms=0", "/debug/fibers", "/healthz"]) {
+        for (const method of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+          const r = yield* send(body(method, path))
+          expect(r, `${method} ${path}`).toMatchObject({ _tag: "Reply", status: 405 })
+          const head = (r as { head: string }).head
+          expect(head).toMatch(/\r\nallow: GET, HEAD\r\n/i)
+          expect(head).toMatch(/\r\ncontent-type: application\/json/i)
+        }
+        expect(yield* send(body("HEAD", path))).toMatchObject({ _tag: "Reply", status: 200 })
+      }
+      const post = yield* Effect.promise(() =>
+        fetch(`http://127.0.0.1:${server.port}/work?ms=0`, { method: "POST" }).then(async (r) => ({
+          status: r.status,
+          allow: r.headers.get("allow"),
+          body: await r.json()
+        }))
+      )
+      expect(post).toEqual({ status: 405, allow: "GET, HEAD", body: { error: "method POST not allowed on /work (allowed: GET, HEAD)" } })
+      // unknown routes, whatever the method
+      for (const method of ["GET", "POST", "DELETE"]) {
+        for (const path of ["/", "/nope", "/work/", "/healthz/x", "/WORK"]) {
+          expect(yield* send(body(method, path)), `${method} ${path}`).toMatchObject({ _tag: "Reply", status: 404 })
+        }
+      }
+      expect(yield* get(`http://127.0.0.1:${server.port}/nope?x=1`)).toEqual({ status: 404, body: { error: "not found: /nope" } })
+      expect((yield* server.stats).started).toBe(0) // none of them ran any work
+    }))))
+
+  it.live("shutdown answers every request that reached the server before it: 100 fresh connections, none reset", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const baseline = yield* LeakCheck.numFibers
+      const scope = yield* Scope.make()
+      const server = yield* Scope.extend(WorkServer.make({ port: 0, timeout: "2 seconds", grace: "2 seconds" }), scope)
+      // 100 connections that have just been opened and written their request: most are not even
+      // accepted by the server process yet, let alone parsed, when the shutdown begins
+      const sent = yield* Effect.promise(() =>
+        RawHttp.fresh(server.port, 100, (i) => RawHttp.get(i % 2 === 0 ? "/work?ms=20" : "/healthz"))
+      )
+      yield* Scope.close(scope, Exit.void)
+      // when the shutdown returns, no request fiber is left
+      expect(yield* LeakCheck.numFibers).toBe(baseline)
+      const outcomes = yield* Effect.promise(() => sent.outcomes)
+      const unanswered = outcomes.filter((o) => !(o._tag === "Reply" && (o.status === 200 || o.status === 503)))
+      expect(unanswered).toEqual([])
     })))
 
   it.live("a port already in use is a WorkServerError, not a crash", () =>
