@@ -169,8 +169,8 @@ describe("WorkServer (seed 003's HTTP server leak, done right)", () => {
       yield* eventually(server.stats, (s) => s.started === 3)
       const closed = yield* Deferred.make<void>()
       yield* Effect.fork(Effect.zipRight(Scope.close(scope, Exit.void), Deferred.succeed(closed, undefined)))
-      const refused = yield* Effect.exit(get(`${base}/healthz`))
-      expect(Exit.isFailure(refused)).toBe(true) // no longer accepting
+      // no longer accepting, soon (it first takes in what had already reached it)
+      yield* eventually(Effect.exit(get(`${base}/healthz`)), Exit.isFailure, "1 second")
       const replies = yield* Fiber.join(inflight)
       expect(replies.map((r) => r.status)).toEqual([200, 200, 200])
       yield* Deferred.await(closed)
@@ -225,7 +225,7 @@ describe("WorkServer (seed 003's HTTP server leak, done right)", () => {
         }
       }
       expect(yield* get(`http://127.0.0.1:${server.port}/nope?x=1`)).toEqual({ status: 404, body: { error: "not found: /nope" } })
-      expect((yield* server.stats).started).toBe(0) // none of them ran any work
+      expect((yield* server.stats).started).toBe(1) // only the HEAD /work?ms=0 ran any work
     }))))
 
   it.live("shutdown answers every request that reached the server before it: 100 fresh connections, none reset", () =>
