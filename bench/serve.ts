@@ -70,7 +70,7 @@ const bareServer = Effect.gen(function*() {
   return server.address._tag === "TcpAddress" ? server.address.port : 0
 })
 
-const client = fork(new URL("./serveLoad.mjs", import.meta.url).pathname, [], { stdio: "inherit" })
+const client = fork(new URL("./serveLoad.mjs", import.meta.url).pathname, [], { stdio: "inherit", execArgv: [] })
 
 interface Run {
   readonly rps: number
