@@ -29,7 +29,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Data, Duration, Effect, Exit, FiberId, HashSet, Option, Runtime, Tracer } from "effect"
+import { Cause, Context, Data, DefaultServices, Duration, Effect, Exit, FiberId, HashSet, Option, Runtime, Tracer } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
@@ -128,6 +128,23 @@ export interface Options<R> {
 }
 
 /**
+ * How the requests of one path have ended so far (plain counters, read without a fiber).
+ * @since 0.1.0
+ */
+export interface Outcomes {
+  /** The handler returned a reply (whatever its status). */
+  readonly replied: number
+  /** Interrupted by the deadline (`deadline.reply` was sent). */
+  readonly deadline: number
+  /** Interrupted because the client hung up. */
+  readonly client: number
+  /** Interrupted when the shutdown's grace ran out (503). */
+  readonly shutdown: number
+  /** Failed, died, or interrupted itself (500, or 503 for a self-interruption). */
+  readonly failed: number
+}
+
+/**
  * A running server.
  * @since 0.1.0
  */
@@ -136,7 +153,12 @@ export interface Server {
   readonly port: number
   /** Request fibers running right now. */
   readonly inFlight: () => number
+  /** How the requests for `path` have ended (all zero for a path with no route). */
+  readonly outcomes: (path: string) => Outcomes
 }
+
+type MutableOutcomes = { -readonly [K in keyof Outcomes]: number }
+const noOutcomes: Outcomes = { replied: 0, deadline: 0, client: 0, shutdown: 0, failed: 0 }
 
 /** The interruptor when a request's deadline passes. @since 0.1.0 */
 export const deadlineFiberId: FiberId.FiberId = FiberId.runtime(-504, 0)
@@ -219,11 +241,14 @@ export const make = <R>(options: Options<R>): Effect.Effect<Server, FiberHttpSer
     const runtime = yield* Effect.runtime<R>()
     const tracer = yield* Effect.tracer
     const clock = yield* Effect.clock
+    // Effect's own tracer keeps nothing: a span there only names the fiber (LeakCheck's dump shows
+    // it), so make a cheap one instead of a NativeSpan (48 random hex digits per request).
+    const native = tracer === Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
     // path -> method -> handler, and each path's `Allow`
-    const table = new Map<string, { handlers: Map<string, Handler<R>>; allow: string }>()
+    const table = new Map<string, { handlers: Map<string, Handler<R>>; allow: string; outcomes: MutableOutcomes }>()
     for (const r of options.routes) {
-      const entry = table.get(r.path) ?? { handlers: new Map(), allow: "" }
+      const entry = table.get(r.path) ?? { handlers: new Map(), allow: "", outcomes: { ...noOutcomes } }
       entry.handlers.set(r.method, r.handler)
       if (r.method === "GET" && !entry.handlers.has("HEAD")) entry.handlers.set("HEAD", r.handler)
       entry.allow = [...entry.handlers.keys()].join(", ")
@@ -258,15 +283,22 @@ export const make = <R>(options: Options<R>): Effect.Effect<Server, FiberHttpSer
       res.end(text)
     }
 
-    const settle = (request: InFlight, exit: Exit.Exit<Reply, never>): void => {
+    const settle = (request: InFlight, exit: Exit.Exit<Reply, never>, outcomes: MutableOutcomes): void => {
       request.done = true
       clearTimeout(request.timer)
       inFlight.delete(request)
-      if (exit._tag === "Success") write(request.res, exit.value)
-      else if (Cause.isInterruptedOnly(exit.cause)) {
+      if (exit._tag === "Success") {
+        outcomes.replied++
+        write(request.res, exit.value)
+      } else if (Cause.isInterruptedOnly(exit.cause) && request.reason !== undefined) {
+        outcomes[request.reason]++
         if (request.reason === "deadline" && deadlineReply !== undefined) write(request.res, deadlineReply(request))
         else write(request.res, json({ error: "server shutting down" }, 503))
+      } else if (Cause.isInterruptedOnly(exit.cause)) {
+        outcomes.failed++
+        write(request.res, json({ error: "request interrupted" }, 503))
       } else {
+        outcomes.failed++
         Runtime.runFork(runtime, Effect.logError(`${request.method} ${request.path}: request failed`, exit.cause))
         write(request.res, json({ error: "internal error" }, 500))
       }
@@ -296,14 +328,11 @@ export const make = <R>(options: Options<R>): Effect.Effect<Server, FiberHttpSer
       } catch (e) {
         effect = Effect.die(e)
       }
-      const span = tracer.span(
-        `http.server ${request.method} ${path}`,
-        Option.none(),
-        Context.empty(),
-        [],
-        clock.unsafeCurrentTimeNanos(),
-        "server"
-      )
+      const name = `http.server ${request.method} ${path}`
+      const startTime = clock.unsafeCurrentTimeNanos()
+      const span = native
+        ? new RequestSpan(name, startTime)
+        : tracer.span(name, Option.none(), Context.empty(), [], startTime, "server")
       const requestRuntime = Runtime.make({
         context: Context.add(runtime.context, Tracer.ParentSpan, span),
         fiberRefs: runtime.fiberRefs,
@@ -315,7 +344,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Server, FiberHttpSer
       request.fiber = fiber
       fiber.addObserver((exit) => {
         span.end(clock.unsafeCurrentTimeNanos(), exit)
-        settle(request, exit)
+        settle(request, exit, entry.outcomes)
       })
       res.once("close", () => {
         if (!res.writableEnded) request.interrupt("client")
@@ -380,7 +409,8 @@ export const make = <R>(options: Options<R>): Effect.Effect<Server, FiberHttpSer
     return {
       host,
       port: typeof address === "object" && address !== null ? address.port : port,
-      inFlight: () => inFlight.size
+      inFlight: () => inFlight.size,
+      outcomes: (path) => table.get(path)?.outcomes ?? noOutcomes
     }
   })
 
@@ -407,3 +437,39 @@ const drain = (arrivals: () => number, until: number): Effect.Effect<void> =>
     handle = setImmediate(turn)
     return Effect.sync(() => clearImmediate(handle))
   })
+
+let spanIds = 0
+
+/**
+ * A request's span under Effect's native tracer, which records nothing: the fields a
+ * `NativeSpan` has, with a counter for an id.
+ */
+class RequestSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly parent = Option.none()
+  readonly context = Context.empty()
+  readonly links: Array<Tracer.SpanLink> = []
+  readonly sampled = true
+  readonly kind = "server"
+  readonly traceId = "native"
+  readonly spanId: string
+  status: Tracer.SpanStatus
+  private attrs: Map<string, unknown> | undefined = undefined
+  constructor(readonly name: string, startTime: bigint) {
+    this.spanId = (++spanIds).toString(16)
+    this.status = { _tag: "Started", startTime }
+  }
+  get attributes(): Map<string, unknown> {
+    return (this.attrs ??= new Map())
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+  event(): void {}
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+}

@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Data, Duration, Effect, Layer } from "effect"
+import { Context, Data, Duration, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import * as DurationArg from "../domain/DurationArg.js"
 import * as LeakCheck from "../domain/LeakCheck.js"
@@ -99,8 +99,9 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
     const port = options.port ?? 8080
     const timeout = options.timeout ?? Duration.seconds(5)
     const maxWorkMs = options.maxWorkMs ?? 600_000
-    // Plain numbers: every update happens on the event loop's one thread.
-    const counts = { started: 0, completed: 0, timedOut: 0, aborted: 0, badRequests: 0 }
+    // Plain numbers: every update happens on the event loop's one thread. How interrupted work
+    // ended (deadline, client gone, shutdown) FiberHttpServer counts, as the one that interrupts.
+    const counts = { started: 0, completed: 0, late: 0, badRequests: 0 }
 
     const deadlineExceeded = (ms: string) =>
       FiberHttpServer.json(
@@ -121,26 +122,19 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
       const ms = Number(text)
       counts.started++
       // The work: interruptible at any point (a sleep stands in for I/O).
-      return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-        Effect.sleep(Duration.millis(ms)).pipe(
-          Effect.zipRight(Clock.currentTimeMillis),
-          Effect.map((end) => {
-            // Like Go's handler checking `ctx.Err()` before replying: a stalled event loop can run
-            // the work's timer before the deadline's, and a result after the deadline is late.
-            if (request.deadlineExceeded) {
-              counts.timedOut++
-              return deadlineExceeded(text)
-            }
-            counts.completed++
-            return FiberHttpServer.json({ ms, result: `worked ${end - start}ms` })
-          }),
-          Effect.onInterrupt((interruptors) =>
-            Effect.sync(() => {
-              if (FiberHttpServer.interruptedBy(interruptors) === "deadline") counts.timedOut++
-              else counts.aborted++
-            })
-          )
-        ))
+      return Effect.clockWith((clock) => {
+        const start = clock.unsafeCurrentTimeMillis()
+        return Effect.map(Effect.sleep(Duration.millis(ms)), () => {
+          // Like Go's handler checking `ctx.Err()` before replying: a stalled event loop can run
+          // the work's timer before the deadline's, and a result after the deadline is late.
+          if (request.deadlineExceeded) {
+            counts.late++
+            return deadlineExceeded(text)
+          }
+          counts.completed++
+          return FiberHttpServer.json({ ms, result: `worked ${clock.unsafeCurrentTimeMillis() - start}ms` })
+        })
+      })
     }
 
     const fibers: FiberHttpServer.Handler<never> = () =>
@@ -169,7 +163,17 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
     return {
       host,
       port: server.port,
-      stats: Effect.sync(() => ({ ...counts, inFlight: server.inFlight() }))
+      stats: Effect.sync(() => {
+        const work = server.outcomes("/work")
+        return {
+          started: counts.started,
+          completed: counts.completed,
+          timedOut: counts.late + work.deadline,
+          aborted: work.client + work.shutdown,
+          badRequests: counts.badRequests,
+          inFlight: server.inFlight()
+        }
+      })
     }
   })
 
