@@ -9,8 +9,8 @@
  * measures the per-request overhead; `/work?ms=20` with a 100 ms deadline the cost when each
  * request holds a timer. Runs are interleaved (every server sees the same machine load), each
  * figure is the median of the rounds, and the table gives ratios against node:http in this run.
- * BENCH_QUICK=1 for a smaller run; BENCH_ONLY=workserver|node|platform to load one server (for
- * `node --cpu-prof`).
+ * BENCH_QUICK=1 for a smaller run. For `node --cpu-prof`: BENCH_ONLY=workserver|node|platform loads
+ * one server, BENCH_PATH=/work?ms=0 measures one path, BENCH_N sets the requests per run.
  */
 import { HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
@@ -23,7 +23,7 @@ import * as WorkServer from "../src/services/WorkServer.js"
 
 const quick = process.env["BENCH_QUICK"] === "1"
 const only = process.env["BENCH_ONLY"]
-const N = quick ? 3_000 : 20_000
+const N = Number(process.env["BENCH_N"] ?? (quick ? 3_000 : 20_000))
 const CONCURRENCY = 64
 const ROUNDS = quick ? 3 : 5
 
@@ -109,7 +109,7 @@ const main = async () => {
 
   const load0 = Os.loadavg()
   const table: Array<{ path: string; name: string; rps: number; cpu: number; non200: number }> = []
-  for (const path of ["/work?ms=0", "/work?ms=20"]) {
+  for (const path of process.env["BENCH_PATH"] !== undefined ? [process.env["BENCH_PATH"]] : ["/work?ms=0", "/work?ms=20"]) {
     const runs = new Map<string, Array<Run>>(servers.map(([name]) => [name, []]))
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, port] of servers) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, FastCheck, Fiber, Schedule, Scope } from "effect"
 import * as Http from "node:http"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
@@ -245,6 +245,71 @@ describe("WorkServer (seed 003's HTTP server leak, done right)", () => {
       const unanswered = outcomes.filter((o) => !(o._tag === "Reply" && (o.status === 200 || o.status === 503)))
       expect(unanswered).toEqual([])
     })))
+
+  // The class behind "fresh connections reset at shutdown": any connection whose request bytes
+  // reached the server before the shutdown began, whatever state it was in, gets its answers.
+  const routes = [
+    { path: "GET /healthz", status: 200 },
+    { path: "HEAD /healthz", status: 200 },
+    { path: "GET /work?ms=5", status: 200 },
+    { path: "GET /work?ms=25", status: 200 },
+    { path: "GET /work?ms=x", status: 400 },
+    { path: "POST /work", status: 405 },
+    { path: "GET /nope", status: 404 }
+  ] as const
+  const kinds = ["full", "partial", "silent", "idle", "second"] as const
+  it.live.prop(
+    "shutdown, any mix of connections: every request sent before it is answered, idle ones close cleanly, none is reset",
+    {
+      conns: FastCheck.array(
+        FastCheck.record({
+          kind: FastCheck.constantFrom(...kinds),
+          route: FastCheck.integer({ min: 0, max: routes.length - 1 }),
+          split: FastCheck.integer({ min: 1, max: 30 })
+        }),
+        { minLength: 1, maxLength: 40 }
+      )
+    },
+    ({ conns }) =>
+      LeakCheck.verifyNone(Effect.gen(function*() {
+        const baseline = yield* LeakCheck.numFibers
+        const scope = yield* Scope.make()
+        const server = yield* Scope.extend(WorkServer.make({ port: 0, timeout: "2 seconds", grace: "2 seconds" }), scope)
+        const request = (i: number, keepAlive: boolean) => {
+          const [method, path] = routes[i]!.path.split(" ") as [string, string]
+          return `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: ${keepAlive ? "keep-alive" : "close"}\r\n\r\n`
+        }
+        // Before the shutdown: each connection in its state, its bytes handed to the kernel.
+        const open = yield* Effect.promise(() =>
+          Promise.all(conns.map(async (c) => {
+            const conn = await RawHttp.open(server.port)
+            const text = request(c.route, c.kind === "idle" || c.kind === "second")
+            if (c.kind === "full") await conn.send(text)
+            if (c.kind === "partial") await conn.send(text.slice(0, c.split))
+            if (c.kind === "idle" || c.kind === "second") {
+              await conn.send(text)
+              await conn.replies(1)
+            }
+            if (c.kind === "second") await conn.send(request(c.route, true))
+            return conn
+          }))
+        )
+        const closed = yield* Effect.fork(Scope.close(scope, Exit.void))
+        // a request that had begun arriving may finish arriving after the shutdown began
+        yield* Effect.promise(() =>
+          Promise.all(conns.map((c, i) => c.kind === "partial" ? open[i]!.send(request(c.route, false).slice(c.split)) : undefined))
+        )
+        yield* Fiber.join(closed)
+        expect(yield* LeakCheck.numFibers).toBe(baseline)
+        const seen = yield* Effect.promise(() => Promise.all(open.map((c) => c.ended)))
+        const expected = conns.map((c) => ({
+          statuses: Array(c.kind === "silent" ? 0 : c.kind === "second" ? 2 : 1).fill(routes[c.route]!.status),
+          error: undefined
+        }))
+        expect(seen).toEqual(expected)
+      })),
+    { timeout: 60_000, fastCheck: { numRuns: 12 } }
+  )
 
   it.live("a port already in use is a WorkServerError, not a crash", () =>
     Effect.scoped(Effect.gen(function*() {

@@ -6,7 +6,7 @@ import * as Net from "node:net"
 
 /** What one connection saw: the reply's status line, or how it ended without one. */
 export type Outcome =
-  | { readonly _tag: "Reply"; readonly status: number; readonly head: string }
+  | { readonly _tag: "Reply"; readonly status: number; readonly head: string; readonly body: string }
   | { readonly _tag: "Error"; readonly code: string }
   | { readonly _tag: "ClosedWithoutReply" }
   | { readonly _tag: "NoReplyInTime" }
@@ -50,7 +50,12 @@ export const fresh = (port: number, n: number, request: (i: number) => string, w
           resolve(
             outcome ?? (m === null
               ? { _tag: "ClosedWithoutReply" }
-              : { _tag: "Reply", status: Number(m[1]), head: data.split("\r\n\r\n")[0]! })
+              : {
+                _tag: "Reply",
+                status: Number(m[1]),
+                head: data.split("\r\n\r\n")[0]!,
+                body: data.split("\r\n\r\n").slice(1).join("\r\n\r\n")
+              })
           )
         })
       })
@@ -69,3 +74,68 @@ export const once = async (port: number, request: string): Promise<Outcome> => {
   const f = await fresh(port, 1, () => request)
   return (await f.outcomes)[0]!
 }
+
+/** What a connection carrying several requests saw: every reply's status, and how it ended. */
+export interface Seen {
+  readonly statuses: ReadonlyArray<number>
+  /** The socket error (`ECONNRESET`, …), if it ended with one. */
+  readonly error: string | undefined
+}
+
+/** One connection driven by hand: send bytes when you like, wait for replies, see how it ended. */
+export interface Conn {
+  /** Resolves once the bytes are handed to the kernel. */
+  readonly send: (text: string) => Promise<void>
+  /** Resolves once `n` replies have arrived in all (or the connection ended). */
+  readonly replies: (n: number) => Promise<void>
+  /** Resolves when the connection has closed, with everything it saw. */
+  readonly ended: Promise<Seen>
+}
+
+/**
+ * Connects to 127.0.0.1:`port` and resolves once connected. Replies are counted by their status
+ * lines (the servers under test send JSON bodies, never a status line); closed after `withinMs`.
+ */
+export const open = (port: number, withinMs = 10_000): Promise<Conn> =>
+  new Promise((resolveConn, rejectConn) => {
+    const socket = Net.connect(port, "127.0.0.1")
+    let data = ""
+    let error: string | undefined
+    const waiters: Array<[number, () => void]> = []
+    const statuses = () => [...data.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
+    const wake = (all: boolean) => {
+      const n = statuses().length
+      for (const w of [...waiters]) {
+        if (all || n >= w[0]) {
+          waiters.splice(waiters.indexOf(w), 1)
+          w[1]()
+        }
+      }
+    }
+    const timer = setTimeout(() => socket.destroy(), withinMs)
+    socket.setEncoding("latin1")
+    socket.on("data", (d: string) => {
+      data += d
+      wake(false)
+    })
+    socket.on("error", (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message))
+    const ended = new Promise<Seen>((resolve) =>
+      socket.on("close", () => {
+        clearTimeout(timer)
+        wake(true)
+        resolve({ statuses: statuses(), error })
+      })
+    )
+    socket.once("error", rejectConn)
+    socket.on("connect", () => {
+      socket.off("error", rejectConn)
+      resolveConn({
+        send: (text) => new Promise((resolve, reject) => socket.write(text, (e) => (e ? reject(e) : resolve()))),
+        replies: (n) => new Promise<void>((resolve) => {
+          waiters.push([n, resolve])
+          wake(socket.destroyed)
+        }),
+        ended
+      })
+    })
+  })
