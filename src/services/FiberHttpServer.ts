@@ -232,7 +232,7 @@ const onDeadline = (request: InFlight) => request.interrupt("deadline")
  *
  * @since 0.1.0
  */
-export const make = <R>(options: Options<R>): Effect.Effect<Server, FiberHttpServerError, Scope.Scope | R> =>
+export const make = <R = never>(options: Options<R>): Effect.Effect<Server, FiberHttpServerError, Scope.Scope | R> =>
   Effect.gen(function*() {
     const { host, port } = options
     const grace = options.grace ?? Duration.seconds(5)

@@ -54,7 +54,7 @@ export const fresh = (port: number, n: number, request: (i: number) => string, w
                 _tag: "Reply",
                 status: Number(m[1]),
                 head: data.split("\r\n\r\n")[0]!,
-                body: data.split("\r\n\r\n").slice(1).join("\r\n\r\n")
+                body: Buffer.from(data.split("\r\n\r\n").slice(1).join("\r\n\r\n"), "latin1").toString("utf8")
               })
           )
         })
@@ -90,6 +90,8 @@ export interface Conn {
   readonly replies: (n: number) => Promise<void>
   /** Resolves when the connection has closed, with everything it saw. */
   readonly ended: Promise<Seen>
+  /** Hangs up at once. */
+  readonly destroy: () => void
 }
 
 /**
@@ -135,7 +137,8 @@ export const open = (port: number, withinMs = 10_000): Promise<Conn> =>
           waiters.push([n, resolve])
           wake(socket.destroyed)
         }),
-        ended
+        ended,
+        destroy: () => socket.destroy()
       })
     })
   })
