@@ -124,7 +124,7 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
       // The work: interruptible at any point (a sleep stands in for I/O).
       return Effect.clockWith((clock) => {
         const start = clock.unsafeCurrentTimeMillis()
-        return Effect.map(Effect.sleep(Duration.millis(ms)), () => {
+        return Effect.map(clock.sleep(Duration.millis(ms)), () => {
           // Like Go's handler checking `ctx.Err()` before replying: a stalled event loop can run
           // the work's timer before the deadline's, and a result after the deadline is late.
           if (request.deadlineExceeded) {
