@@ -143,7 +143,10 @@ const main = async () => {
         `${(base ? (row.cpu / base.cpu).toFixed(2) + "x" : "-").padStart(12)}   ${String(row.non200).padStart(15)}`
     )
   }
-  console.log("(non-200 replies under /work?ms=20 are 504s: the event loop stalled past the 100 ms deadline)")
+  console.log(
+    "(non-200 replies are 504s: the event loop stalled past the 100 ms deadline; WorkServer also answers 504 for a\n" +
+      " result that is ready only after the deadline, the raw server sends it)"
+  )
 }
 
 main().catch((e) => {
