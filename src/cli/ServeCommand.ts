@@ -1,7 +1,8 @@
 /**
  * `leakproof serve [--port P] [--host H] [--timeout D] [--grace D]`: the no-leak work server
  * (seed 003's HTTP handler leak, done right). Runs until SIGINT/SIGTERM, then shuts down
- * gracefully and exits 0 with no fiber left.
+ * gracefully and exits 0 with no fiber left; a second signal during the shutdown exits 130/143 at
+ * once. Exits 1 if it cannot listen (one line), 2 for bad flags.
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Deferred, Duration, Effect, Either, Exit, FiberId } from "effect"

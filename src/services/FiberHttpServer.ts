@@ -3,7 +3,7 @@
  * `http.Server` + `ServeMux` + `http.TimeoutHandler`, with `Shutdown`). Routes are Effect code;
  * this module is the only place that touches Node's request and response objects.
  *
- * Invariants (what the tests in test/services/WorkServer.test.ts hold it to):
+ * Invariants (test/services/FiberHttpServer.test.ts and WorkServer.test.ts hold it to them):
  * 1. A request for a known path and method runs as exactly one fiber, forked from the runtime
  *    `make` ran in (its services, FiberRefs and supervisor, so `LeakCheck` sees request fibers),
  *    with a span `http.server <METHOD> <path>` as its parent span. An unknown path is answered
@@ -22,10 +22,11 @@
  *    sockets keep being read for a few event-loop turns, until a turn brings nothing new, so no
  *    connection is reset with a request unread); then the listener closes, idle connections are
  *    closed and every reply carries `Connection: close`; requests already received run to the
- *    end for up to `grace`; then the rest are interrupted (503) and every connection is closed.
+ *    end for up to `grace`; then the rest are interrupted (503), a request that still arrives is
+ *    answered 503 without a fiber, and every connection is closed.
  *
- * Counters are plain numbers; nothing here allocates more than the request, its fiber, its span
- * and its timer.
+ * Counters are plain numbers. Per request: one `InFlight`, one fiber, one span, one timer, two
+ * closures; no fiber for the deadline, no `Ref`, no `FiberSet`.
  *
  * @since 0.1.0
  */
@@ -216,9 +217,10 @@ class InFlight implements Request {
   get deadlineExceeded(): boolean {
     return this.reason === "deadline" || (this.deadlineMs > 0 && Date.now() - this.startedAt >= this.deadlineMs)
   }
+  /** The first reason wins; a later one adds nothing (invariant 4). */
   interrupt(reason: Reason): void {
-    if (this.done || this.fiber === undefined) return
-    this.reason ??= reason
+    if (this.done || this.fiber === undefined || this.reason !== undefined) return
+    this.reason = reason
     this.fiber.unsafeInterruptAsFork(interruptor[reason])
   }
 }
@@ -256,6 +258,7 @@ export const make = <R = never>(options: Options<R>): Effect.Effect<Server, Fibe
     }
 
     let closing = false
+    let stopped = false // grace over: no new request fiber may start
     const inFlight = new Set<InFlight>()
     const sockets = new Set<Net.Socket>()
     let arrivals = 0 // connections accepted + requests received: the shutdown's drain watches it
@@ -269,7 +272,7 @@ export const make = <R = never>(options: Options<R>): Effect.Effect<Server, Fibe
       let text: string
       try {
         text = reply.body === undefined ? "" : JSON.stringify(reply.body)
-      } catch (e) {
+      } catch {
         text = JSON.stringify({ error: "internal error: reply is not JSON" })
         reply = { status: 500, body: undefined }
       }
@@ -321,6 +324,7 @@ export const make = <R = never>(options: Options<R>): Effect.Effect<Server, Fibe
           })
         )
       }
+      if (stopped) return write(res, json({ error: "server shutting down" }, 503))
       const request = new InFlight(req, res, path, q === -1 ? "" : url.slice(q + 1), Date.now(), deadlineMs)
       let effect: Effect.Effect<Reply, never, R>
       try {
@@ -395,6 +399,7 @@ export const make = <R = never>(options: Options<R>): Effect.Effect<Server, Fibe
           })
         ).pipe(Effect.timeoutOption(Duration.millis(Math.max(0, graceEnds - Date.now()))))
         onQuiet = undefined
+        stopped = true
         const rest = [...inFlight]
         for (const request of rest) request.interrupt("shutdown")
         yield* Effect.forEach(rest, (request) => request.fiber!.await, { discard: true })
