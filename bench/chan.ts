@@ -1,19 +1,33 @@
 /**
  * Chan against the raw Effect structures, side by side in one process:
- * - 1e6 messages producer -> consumer, unbuffered (rendezvous) and buffered(64);
+ * - 1e6 messages producer -> consumer, unbuffered (rendezvous) and buffered(64): wall rate, CPU
+ *   per message (process.cpuUsage, steadier than wall time on a loaded 2-core box) and the ratio
+ *   per CPU-second against Mailbox in the same run;
  * - 100k fibers parked in `send` on a channel nobody reads: bytes per parked fiber, and the time
- *   from closing their scope until no tracked fiber is alive.
- * `BENCH_QUICK=1` uses 1e5 messages and 20k parked fibers.
+ *   (wall and CPU) from the release until every one of them has ended, for each way of owning
+ *   them: a `Scope` they were forked into (`forkIn`: one finalizer per fiber, run in turn), a
+ *   `FiberSet` (interrupt all, then await all), `Fiber.interruptAll`; `Mailbox(0)` the same way;
+ *   Effect's floor (fibers parked on a bare `Effect.async`); and a diagnostic run under a
+ *   one-queue scheduler.
+ * `BENCH_QUICK=1` uses 1e5 messages and 20k parked fibers. `BENCH_ONLY=throughput|parked` runs one half.
  */
-import { Effect, Exit, Fiber, Mailbox, Queue, Scope } from "effect"
+import * as os from "node:os"
+import { Effect, Exit, Fiber, FiberSet, Mailbox, Queue, Scheduler, Scope } from "effect"
 import * as Chan from "../src/domain/Chan.js"
-import * as LeakCheck from "../src/domain/LeakCheck.js"
 
 const quick = process.env["BENCH_QUICK"] === "1"
+const only = process.env["BENCH_ONLY"]
 const N = quick ? 100_000 : 1_000_000
 const PARKED = quick ? 20_000 : 100_000
 /** Messages per run: a short run per case to warm up, then N. */
 let count = N
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(since)
+  return (d.user + d.system) / 1e6
+}
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" ")
 
 const oneWay = (
   send: (i: number) => Effect.Effect<unknown>,
@@ -55,74 +69,151 @@ const cases: Record<string, () => Effect.Effect<void>> = {
     Effect.flatMap(Mailbox.make<number>(64), (m) => batched((i) => m.offer(i), Effect.map(m.takeAll, ([c]) => c)))
 }
 
-const rates: Record<string, number> = {}
-const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 })
+console.log(`load average ${load()} at start`)
 
-// Warm up every case first: whichever runs first would otherwise pay the JIT for all of them.
-count = 20_000
-for (const make of Object.values(cases)) await Effect.runPromise(make())
-count = N
-console.log(`${N.toLocaleString("en-US")} messages, one producer fiber -> one consumer fiber`)
-for (const [name, make] of Object.entries(cases)) {
-  const t0 = performance.now()
-  await Effect.runPromise(make())
-  const s = (performance.now() - t0) / 1000
-  rates[name] = N / s
-  console.log(`  ${name.padEnd(32)} ${fmt(N / s).padStart(10)} msg/s  ${((s * 1e6) / N).toFixed(2).padStart(6)} us/msg`)
+if (only !== "parked") {
+  const rates: Record<string, number> = {}
+  const cpuRates: Record<string, number> = {}
+  // Warm up every case first: whichever runs first would otherwise pay the JIT for all of them.
+  count = 20_000
+  for (const make of Object.values(cases)) await Effect.runPromise(make())
+  count = N
+  console.log(`${N.toLocaleString("en-US")} messages, one producer fiber -> one consumer fiber`)
+  for (const [name, make] of Object.entries(cases)) {
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    await Effect.runPromise(make())
+    const s = (performance.now() - t0) / 1000
+    const cpu = cpuSeconds(c0)
+    rates[name] = N / s
+    cpuRates[name] = N / cpu
+    console.log(
+      `  ${name.padEnd(32)} ${fmt(N / s).padStart(10)} msg/s  ${((s * 1e6) / N).toFixed(2).padStart(6)} us/msg wall  ${
+        ((cpu * 1e6) / N).toFixed(2).padStart(6)
+      } us/msg CPU`
+    )
+  }
+  const perCpu = (a: string, b: string) => cpuRates[a]! / cpuRates[b]!
+  const wall = (a: string, b: string) => rates[a]! / rates[b]!
+  console.log("ratios (same run): per CPU-second, then wall")
+  const row = (label: string, a: string, b: string) =>
+    console.log(`  ${label.padEnd(40)} ${perCpu(a, b).toFixed(2).padStart(5)}x CPU  ${wall(a, b).toFixed(2).padStart(5)}x wall`)
+  row("Chan unbuffered / Mailbox(0)", "Chan unbuffered", "Mailbox(0)")
+  row("Chan unbuffered / Queue.bounded(0)", "Chan unbuffered", "Queue.bounded(0)")
+  row("Chan(64) / Mailbox(64)", "Chan(64)", "Mailbox(64)")
+  row("Chan(64) / Queue.bounded(64)", "Chan(64)", "Queue.bounded(64)")
+  row("Chan(64) receiveUpTo / Mailbox takeAll", "Chan(64) receiveUpTo", "Mailbox(64) takeAll")
+  row("Chan(64) receiveUpTo / Queue takeBetween", "Chan(64) receiveUpTo", "Queue.bounded(64) takeBetween")
 }
-
-const ratio = (a: string, b: string) => rates[a]! / rates[b]!
-const verdict = (ok: boolean) => (ok ? "ok" : "MISSED")
-const unbuf = ratio("Chan unbuffered", "Queue.bounded(0)")
-const buf = Math.max(rates["Queue.bounded(64)"]!, rates["Mailbox(64)"]!) / rates["Chan(64)"]!
-console.log("ratios (same run)")
-console.log(`  Chan unbuffered / Queue.bounded(0)   ${unbuf.toFixed(2)}x  (target >= 5x: ${verdict(unbuf >= 5)})`)
-console.log(`  Chan unbuffered / Mailbox(0)         ${ratio("Chan unbuffered", "Mailbox(0)").toFixed(2)}x`)
-console.log(`  Chan(64) / Queue.bounded(64)         ${ratio("Chan(64)", "Queue.bounded(64)").toFixed(2)}x`)
-console.log(`  Chan(64) / Mailbox(64)               ${ratio("Chan(64)", "Mailbox(64)").toFixed(2)}x`)
-console.log(`  fastest raw(64) / Chan(64)           ${buf.toFixed(2)}x  (target <= 1.3x: ${verdict(buf <= 1.3)})`)
-console.log(`  Chan(64) batched / Queue batched     ${ratio("Chan(64) receiveUpTo", "Queue.bounded(64) takeBetween").toFixed(2)}x`)
 
 // ---- parked fibers ----------------------------------------------------------------------------
 
-const gc = (globalThis as { gc?: () => void }).gc
-const heap = () => {
-  gc?.()
-  gc?.()
-  return process.memoryUsage().heapUsed
-}
+if (only !== "throughput") {
+  const gc = (globalThis as { gc?: () => void }).gc
+  const heap = () => {
+    gc?.()
+    gc?.()
+    return process.memoryUsage().heapUsed
+  }
 
-const parked = (name: string, block: Effect.Effect<(i: number) => Effect.Effect<unknown>>) =>
-  LeakCheck.track((tracker) =>
+  interface Owner {
+    /** Forks one parked producer. */
+    readonly fork: (effect: Effect.Effect<unknown>) => Effect.Effect<void>
+    /** Releases every producer and returns once all of them have ended. */
+    readonly release: Effect.Effect<void>
+  }
+
+  // forkIn: one finalizer per fiber, run one after another (interrupt, await, next).
+  const inScope: Effect.Effect<Owner> = Effect.map(Scope.make(), (scope) => ({
+    fork: (effect) => Effect.asVoid(Effect.forkIn(effect, scope)),
+    release: Scope.close(scope, Exit.void)
+  }))
+  // FiberSet: one finalizer for all: interrupt every member, then await them.
+  const inFiberSet: Effect.Effect<Owner> = Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const set = yield* Scope.extend(FiberSet.make(), scope)
+    return { fork: (effect) => Effect.asVoid(FiberSet.run(set, effect)), release: Scope.close(scope, Exit.void) }
+  })
+  const interruptAll: Effect.Effect<Owner> = Effect.sync(() => {
+    const fibers: Array<Fiber.RuntimeFiber<unknown>> = []
+    return {
+      fork: (effect) => Effect.map(Effect.forkDaemon(effect), (f) => void fibers.push(f)),
+      release: Fiber.interruptAll(fibers)
+    }
+  })
+
+  // Diagnostic only: one task queue for every fiber, drained one microtask per batch. Effect
+  // 3.20+'s default scheduler gives each fiber its own runner (one microtask per fiber wake, for
+  // AsyncLocalStorage isolation, Effect-TS/effect#6124); this line shows what that costs here.
+  const singleQueue = (() => {
+    const queue: Array<() => void> = []
+    let scheduled = false
+    const drain = () => {
+      scheduled = false
+      const tasks = queue.splice(0)
+      for (const task of tasks) task()
+    }
+    return Scheduler.make((task) => {
+      queue.push(task)
+      if (!scheduled) {
+        scheduled = true
+        queueMicrotask(drain)
+      }
+    }, (fiber) => (fiber.currentOpCount > 2048 ? 0 : false))
+  })()
+
+  const parked = (
+    name: string,
+    owner: Effect.Effect<Owner>,
+    block: Effect.Effect<(i: number) => Effect.Effect<unknown>>
+  ) =>
     Effect.gen(function*() {
       const send = yield* block
-      const scope = yield* Scope.make()
+      const o = yield* owner
       const before = heap()
       const t0 = performance.now()
-      for (let i = 0; i < PARKED; i++) yield* Effect.forkIn(send(i), scope)
+      for (let i = 0; i < PARKED; i++) yield* o.fork(send(i))
       // let every fiber reach its parking point
-      while ((yield* tracker.live) < PARKED) yield* Effect.yieldNow()
-      for (let i = 0; i < 4; i++) yield* Effect.yieldNow()
+      for (let i = 0; i < 8; i++) yield* Effect.yieldNow()
       const parkMs = performance.now() - t0
       const bytes = (heap() - before) / PARKED
+      const c1 = process.cpuUsage()
       const t1 = performance.now()
-      yield* Scope.close(scope, Exit.void)
-      yield* tracker.settle({ within: "120 seconds" })
+      yield* o.release
       const releaseMs = performance.now() - t1
+      const releaseCpu = cpuSeconds(c1) * 1000
       console.log(
-        `  ${name.padEnd(28)} ${fmt(bytes).padStart(6)} B/fiber  park ${fmt(parkMs).padStart(6)} ms  release ${fmt(releaseMs).padStart(6)} ms`
+        `  ${name.padEnd(44)} ${fmt(bytes).padStart(6)} B/fiber  park ${fmt(parkMs).padStart(6)} ms  release ${
+          fmt(releaseMs).padStart(6)
+        } ms wall ${fmt(releaseCpu).padStart(6)} ms CPU  (${((releaseCpu * 1000) / PARKED).toFixed(1)} us CPU/fiber)`
       )
-      return releaseMs
+      return releaseCpu
     })
-  )
 
-console.log(`\n${PARKED.toLocaleString("en-US")} fibers parked in send on a channel nobody reads (forkIn a scope, then close it)`)
-if (gc === undefined) console.log("  (run with node --expose-gc for memory figures)")
-const chanRelease = await Effect.runPromise(
-  parked("Chan unbuffered", Effect.map(Chan.make<number>(0), (ch) => (i: number) => Chan.send(ch, i)))
-)
-const mailboxRelease = await Effect.runPromise(
-  parked("Mailbox(0)", Effect.map(Mailbox.make<number>(0), (m) => (i: number) => m.offer(i)))
-)
-console.log(`  release: Mailbox / Chan ${(mailboxRelease / chanRelease).toFixed(1)}x; Go reference ~85 ms, ~2.7 KB per goroutine`)
-console.log("  (Queue.bounded is left out: interrupting N fibers parked on one Queue is O(N^2), ~117 s for 10k)")
+  console.log(`\n${PARKED.toLocaleString("en-US")} fibers parked in send on a channel nobody reads, then released (load ${load()})`)
+  if (gc === undefined) console.log("  (run with node --expose-gc for memory figures)")
+  const chanSend = Effect.map(Chan.make<number>(0), (ch) => (i: number) => Chan.send(ch, i))
+  const mailboxOffer = Effect.map(Mailbox.make<number>(0), (m) => (i: number) => m.offer(i))
+  // Effect's own floor: a fiber parked on a bare `Effect.async` (no canceler, nothing to withdraw).
+  const bareAsync = Effect.succeed((_: number) => Effect.async<void>((_resume) => {}))
+  const results: Record<string, number> = {}
+  const runs: Array<[string, Effect.Effect<Owner>, Effect.Effect<(i: number) => Effect.Effect<unknown>>, boolean?]> = [
+    ["Chan unbuffered, Scope (forkIn)", inScope, chanSend],
+    ["Chan unbuffered, FiberSet", inFiberSet, chanSend],
+    ["Chan unbuffered, Fiber.interruptAll", interruptAll, chanSend],
+    ["Mailbox(0), Scope (forkIn)", inScope, mailboxOffer],
+    ["Mailbox(0), FiberSet", inFiberSet, mailboxOffer],
+    ["floor: bare Effect.async, FiberSet", inFiberSet, bareAsync],
+    ["diagnostic: Chan, FiberSet, one-queue scheduler", inFiberSet, chanSend, true]
+  ]
+  for (const [name, owner, block, oneQueue] of runs) {
+    const run = parked(name, owner, block)
+    results[name] = await Effect.runPromise(oneQueue === true ? Effect.withScheduler(run, singleQueue) : run)
+  }
+  const r = (a: string, b: string) => (results[a]! / results[b]!).toFixed(2)
+  console.log(`  release CPU, Scope (forkIn) / FiberSet: Chan ${r("Chan unbuffered, Scope (forkIn)", "Chan unbuffered, FiberSet")}x, Mailbox ${r("Mailbox(0), Scope (forkIn)", "Mailbox(0), FiberSet")}x`)
+  console.log(`  release CPU, FiberSet: Mailbox(0) / Chan ${r("Mailbox(0), FiberSet", "Chan unbuffered, FiberSet")}x; Chan / Effect's floor ${r("Chan unbuffered, FiberSet", "floor: bare Effect.async, FiberSet")}x`)
+  console.log("  Go reference ~85 ms, ~2.7 KB per goroutine")
+  console.log("  (Queue.bounded is left out: interrupting N fibers parked on one Queue is O(N^2), ~117 s for 10k)")
+  console.log(`load average ${load()} at end`)
+}

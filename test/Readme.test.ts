@@ -1,6 +1,6 @@
 /**
  * Every ```ts block of README.md compiles against the package's entries (`leakproof`,
- * `leakproof/patterns`, `leakproof/server`, mapped to the sources), under the strict settings a
+ * `leakproof/patterns`, `leakproof/server`, `leakproof/vitest`, mapped to the sources), under the strict settings a
  * user would have. A README that imports something the package does not export fails here.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -40,7 +40,8 @@ describe("README.md", () => {
       paths: {
         "leakproof": ["src/index.ts"],
         "leakproof/patterns": ["src/patterns.ts"],
-        "leakproof/server": ["src/server.ts"]
+        "leakproof/server": ["src/server.ts"],
+        "leakproof/vitest": ["src/vitest.ts"]
       }
     }
     const host = ts.createCompilerHost(options)

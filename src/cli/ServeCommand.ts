@@ -1,10 +1,11 @@
 /**
  * `leakproof serve [--port P] [--host H] [--timeout D] [--grace D]`: the no-leak work server
  * (seed 003's HTTP handler leak, done right). Runs until SIGINT/SIGTERM, then shuts down
- * gracefully and exits 0 with no fiber left.
+ * gracefully and exits 0 with no fiber left; a second signal during the shutdown exits 130/143 at
+ * once. Exits 1 if it cannot listen (one line), 2 for bad flags.
  */
 import { Command, Options } from "@effect/cli"
-import { Console, Deferred, Duration, Effect, Either, Exit } from "effect"
+import { Console, Deferred, Duration, Effect, Either, Exit, FiberId } from "effect"
 import * as DurationArg from "../domain/DurationArg.js"
 import * as LeakCheck from "../domain/LeakCheck.js"
 import * as WorkServer from "../services/WorkServer.js"
@@ -30,32 +31,46 @@ const duration = (flag: string, text: string): Effect.Effect<Duration.Duration, 
     onRight: Effect.succeed
   })
 
-const signals = ["SIGINT", "SIGTERM"] as const
+const signals = { SIGINT: 2, SIGTERM: 15 } as const
+type Signal = keyof typeof signals
 type Listener = (...args: Array<unknown>) => void
 
 /**
  * While the server runs, SIGINT/SIGTERM mean "shut down gracefully and exit 0", not the runtime's
  * default (interrupt the main fiber, exit 130): take the signals over for the duration of `use`,
- * and give them back afterwards. A second signal during shutdown finds no listener and kills the
- * process, the usual "press Ctrl-C again to force".
+ * and give them back afterwards. A second signal during the shutdown is the usual "press Ctrl-C
+ * again to force": one line on stderr saying how many requests are cut off, then exit 128 + the
+ * signal's number (130 for SIGINT, 143 for SIGTERM) at once, without waiting for the grace period.
  */
-const withOwnSignals = <A, E, R>(use: (signal: Effect.Effect<NodeJS.Signals>) => Effect.Effect<A, E, R>) =>
+const withOwnSignals = <A, E, R>(
+  use: (signal: Effect.Effect<Signal>, onForce: (cutOff: () => number) => void) => Effect.Effect<A, E, R>
+) =>
   Effect.acquireUseRelease(
-    Effect.gen(function*() {
-      const received = yield* Deferred.make<NodeJS.Signals>()
-      const saved = signals.map((name) => [name, process.listeners(name) as Array<Listener>] as const)
-      const ours = signals.map((name) => {
+    Effect.sync(() => {
+      const received = Deferred.unsafeMake<Signal>(FiberId.none)
+      let cutOff = () => 0
+      let first = true
+      const names = Object.keys(signals) as Array<Signal>
+      const saved = names.map((name) => [name, process.listeners(name) as Array<Listener>] as const)
+      const ours = names.map((name) => {
         const handler = () => {
-          for (const [n, h] of ours) process.off(n, h)
-          Deferred.unsafeDone(received, Exit.succeed(name))
+          if (first) { // the first: shut down gracefully
+            first = false
+            return Deferred.unsafeDone(received, Exit.succeed(name))
+          }
+          const n = cutOff()
+          process.stderr.write(
+            `leakproof: second ${name} during the shutdown: exiting now, ${n} request${n === 1 ? "" : "s"} cut off\n`
+          )
+          process.exit(128 + signals[name])
         }
         return [name, handler] as const
       })
       for (const [name] of saved) process.removeAllListeners(name)
       for (const [name, handler] of ours) process.on(name, handler)
-      return { received, saved, ours }
+      return { received, saved, ours, setCutOff: (f: () => number) => (cutOff = f) }
     }),
-    ({ received }) => use(Deferred.await(received)),
+    ({ received, setCutOff }) => use(Deferred.await(received), setCutOff),
     ({ ours, saved }) =>
       Effect.sync(() => {
         for (const [name, handler] of ours) process.off(name, handler)
@@ -74,12 +89,13 @@ export const command = Command.make("serve", { port, host, timeout, grace }, (ar
       timeout: yield* duration("timeout", args.timeout),
       grace: yield* duration("grace", args.grace)
     }
-    yield* withOwnSignals((signal) =>
+    yield* withOwnSignals((signal, onForce) =>
       Effect.gen(function*() {
         const stats = yield* Effect.scoped(Effect.gen(function*() {
           const server = yield* WorkServer.make(options).pipe(
             Effect.mapError((e) => new CliExit({ code: 1, message: e.message }))
           )
+          onForce(() => Effect.runSync(server.stats).inFlight)
           yield* Console.log(
             `listening on http://${server.host}:${server.port} (deadline ${DurationArg.format(options.timeout)}; ` +
               `GET /work?ms=N, /debug/fibers, /healthz)`

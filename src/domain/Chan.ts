@@ -9,9 +9,44 @@
  *   (`Effect.die(ChanPanic)`), because both are bugs in the program, not outcomes a caller
  *   should handle. `Effect.catchAllDefect` plays the part of `recover`.
  * - `nil()` is Go's nil channel: send and receive block until interrupted; `select` skips it.
- * - Blocking is interruption-aware: an interrupted sender is withdrawn and its value is never
- *   delivered; an interrupted receiver takes nothing. This is how `ctx.Done()` is spelled here:
- *   no per-send `select` is needed to make a producer cancellable.
+ * - Blocking is interruption-aware: interrupting a fiber parked in `send`, `receive` or `select`
+ *   withdraws the operation. This is how `ctx.Done()` is spelled here: no per-send `select` is
+ *   needed to make a producer cancellable.
+ *
+ * ## Invariants
+ *
+ * Each is a property checked over thousands of randomized scenarios in `npm test` and many more
+ * in `npm run fuzz` (`test/fuzz/ChanFuzz.ts`; random capacities, senders, receivers, selects with
+ * and without default, `toStream` + `take`, closes, interruptions at random points, random
+ * scheduler yields), besides the example tests.
+ *
+ * 1. **Exactly once.** A value whose `send` completed is received exactly once (by a `receive`, a
+ *    select's receive case, a `forEach`/`toStream` consumer) or is still in the channel. A value
+ *    whose send did not complete (interrupted, panicked, a select case that did not run) is never
+ *    received. Nothing is ever given back to a channel once taken.
+ * 2. **An operation that completed is reported as completed** (Go: the operation happened). If a
+ *    counterpart completes a parked operation (takes its value, hands it one) after the fiber's
+ *    interruption was requested but before the fiber ran again, the operation still returns its
+ *    result and the interruption takes effect at the fiber's next channel operation, or, if it
+ *    makes none, when it next waits or a few scheduler turns later. So: a send that ended
+ *    interrupted did not deliver; a receive or select that ended interrupted took nothing.
+ * 3. **No yield between the channel changing and the caller getting the result**: an operation
+ *    that completes at once does so in the step before its caller's continuation, and yields
+ *    first if the scheduler would otherwise yield in between; a woken one resumes with its
+ *    result. So no interruption can arrive between the two, and an operation's `Exit` tells the
+ *    truth (with the default scheduler and an op budget above 4). A select calls the chosen
+ *    case's body function in the step its channel operation happened in.
+ * 4. **Once `None`, always `None`**: after a `receive` returned `None`, every later one does.
+ * 5. **`0 <= len <= cap`** at every point (the buffer is a ring of exactly `cap` slots).
+ * 6. **One close**: the first `close` succeeds; every other one dies with `CloseOfClosed`; every
+ *    send that starts after it, and every sender parked at the time, dies with `SendOnClosed`.
+ * 7. **No leak**: a fiber parked on a channel ends when interrupted (checked with `LeakCheck`).
+ *
+ * What a caller does with a result after it has it is the caller's: as anywhere in Effect, an
+ * interruption can stop a fiber between two of its own steps (between a `receive` and the
+ * effect that processes the value). `Effect.timeout`/`Effect.race` around a `receive` run it in
+ * another fiber and discard a completed loser's value; use `select` with a timer or done channel
+ * to choose between channel operations atomically.
  *
  * The implementation follows Go's runtime (`chansend`/`chanrecv`/`selectgo`): a ring buffer plus
  * FIFO queues of parked senders and receivers. A sender that finds a parked receiver hands the
@@ -21,6 +56,7 @@
  * @since 0.1.0
  */
 import { Cause, Chunk, Data, Effect, FiberId, FiberRef, Option, RuntimeFlags, Stream } from "effect"
+import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 
 // ---------------------------------------------------------------------------------------------
@@ -103,17 +139,16 @@ type Received = unknown // a value, or CLOSED_EMPTY
  * its channel's queue, all pointing at the same `Parked`. `done` is Go's `selectDone`: the first
  * channel operation that sets it wins, every other entry is dead from then on.
  *
- * A fired operation is *committed* only when its fiber actually resumes. Interruption can overtake
- * the wake-up (the fiber was told to stop before it ran again); then the canceler finds the
- * operation fired but not committed and gives a received value back to the channel, so no value
- * is ever lost to a receiver that never saw it. Once a fiber resumes it runs synchronously (the
- * runtime resets its op budget on resume), so commit and the caller's next step are atomic.
+ * Firing an operation (`fire`) completes it then and there, as Go's `send`/`recv` do on the
+ * counterpart's side: the value has moved, and the parked fiber is resumed with the result. The
+ * fiber may have been asked to stop before it runs again; then the runtime hands it the
+ * interruption instead of the result, and `onParkFailure` completes the operation anyway and
+ * defers the interruption (see `deferInterruption`). Nothing is ever given back to the channel.
  */
 class Parked {
   done = false
-  committed = false
-  /** The entry that fired (for a plain operation, the `Parked` itself). */
-  fired: Entry | Parked | undefined = undefined
+  /** The index of the case that fired (a `select`'s case; 0 for a plain operation). */
+  firedIndex = 0
   /** What a receive case got (a value or `CLOSED_EMPTY`); `closed` tells a send case that the
    *  channel was closed under it. */
   received: Received = CLOSED_EMPTY
@@ -122,9 +157,11 @@ class Parked {
   resume: (effect: Effect.Effect<any, any, any>) => void = noop
   /** Builds the effect the woken fiber resumes with, from this (fired) operation. */
   result: (p: Parked) => Effect.Effect<any, any, any> = resultVoid
+  /** The result of an operation that completed in the park's register, without waiting. */
+  now: Effect.Effect<any, any, any> | undefined = undefined
   readonly parked: Parked = this
+  readonly index = 0
   constructor(
-    readonly index: number,
     readonly value: unknown,
     readonly chan: ChanImpl<unknown>,
     readonly isSend: boolean
@@ -209,28 +246,92 @@ class WaitQueue {
   }
 }
 
+/** Completes a parked operation: its value has moved (or the channel closed under it). */
 const fire = (e: QueueItem, received: Received, closed: boolean): void => {
   const p = e.parked
   p.done = true
-  p.fired = e
+  p.firedIndex = e.index
   p.received = received
   p.closed = closed
   const entries = p.entries
   if (entries !== undefined) {
     for (const other of entries) if (other !== e) queueOf(other).markDead()
   }
-  p.resume(commit(p))
+  p.resume(p.result(p))
 }
 
-/** The canceler of a parked operation: withdraw it, or undo a wake-up its fiber never saw. */
-const cancel = (p: Parked): void => {
-  if (!p.done) {
-    p.done = true
-    if (p.entries !== undefined) for (const e of p.entries) queueOf(e).markDead()
-    else queueOf(p).markDead()
-  } else if (!p.committed && p.fired !== undefined && !p.fired.isSend && p.received !== CLOSED_EMPTY) {
-    p.fired.chan.giveBack(p.received)
+/** Takes a parked operation that never fired out of its queues (its fiber was interrupted). */
+const withdraw = (p: Parked): void => {
+  p.done = true
+  if (p.entries !== undefined) for (const e of p.entries) queueOf(e).markDead()
+  else queueOf(p).markDead()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deferred interruption: a completed operation is reported as completed
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Fibers whose interruption arrived after a counterpart had completed their parked operation,
+ * each with the interruption it owes. `deferredCount` keeps the check off the fast path.
+ */
+const deferred = new WeakMap<Fiber.RuntimeFiber<unknown, unknown>, Cause.Cause<never>>()
+let deferredCount = 0
+
+/**
+ * The interruption of `fiber` was requested, but a counterpart completed its parked operation
+ * before the fiber saw it (a sender's value was taken, a receiver was handed a value). Go's
+ * operation has happened, so the fiber must see it happen: the interruption is lifted for now and
+ * re-delivered at the fiber's next channel operation (`beforeOperation`), or, if it makes none,
+ * after a few scheduler turns (`DEFERRAL_HOPS`): in whatever it then waits on, or at a yield well
+ * past the operation. The fiber ends interrupted either way; only the operation's result is kept.
+ * Returns the effect that lifts the interruption (the caller runs it uninterruptibly).
+ */
+const deferInterruption = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  cause: Cause.Cause<never>
+): Effect.Effect<void> => {
+  if (!deferred.has(fiber)) deferredCount++
+  deferred.set(fiber, cause)
+  const scheduler = fiber.currentScheduler
+  const priority = fiber.getFiberRef(FiberRef.currentSchedulingPriority)
+  const redeliver = (hops: number): void => {
+    if (deferred.get(fiber) !== cause) return // taken at a channel operation already
+    if (hops > 0) return scheduler.scheduleTask(() => redeliver(hops - 1), priority)
+    deferred.delete(fiber)
+    deferredCount--
+    if (fiber.unsafePoll() !== null) return
+    for (const id of Cause.interruptors(cause)) fiber.unsafeInterruptAsFork(id)
   }
+  scheduler.scheduleTask(() => redeliver(DEFERRAL_HOPS - 1), priority)
+  return FiberRef.set(FiberRef.interruptedCause, Cause.empty)
+}
+
+/**
+ * Scheduler turns a deferred interruption waits for, when the fiber makes no channel operation:
+ * it lands at the fiber's third yield to the scheduler after the deferral (or in whatever it waits
+ * on). The path from the deferral back to the operation's caller is about a dozen runtime steps,
+ * so with any op budget above ~10 (below that Effect's own runtime can livelock an interrupted
+ * fiber) at most two of those yields fall before the caller has the result.
+ */
+const DEFERRAL_HOPS = 3
+
+/**
+ * The failure handler of a park (it runs uninterruptibly). The operation was withdrawn before
+ * anything moved, or it had fired: then the failure is either the fired result's own (a send
+ * closed under it) or an interruption the runtime substituted for the result, which is deferred.
+ */
+const onParkFailure = (p: Parked, cause: Cause.Cause<unknown>): Effect.Effect<any, any, any> => {
+  if (p.resume === noop) return Effect.failCause(cause) // never registered
+  if (!p.done) {
+    withdraw(p)
+    return Effect.failCause(cause)
+  }
+  return Effect.withFiberRuntime((fiber) => {
+    const interrupted = fiber.getFiberRef(FiberRef.interruptedCause)
+    if (Cause.isEmpty(interrupted)) return Effect.failCause(cause)
+    return Effect.zipRight(deferInterruption(fiber, interrupted), p.now ?? p.result(p))
+  })
 }
 
 // What a parked fiber waits for. Each park passes one of these sentinel ids as `Effect.async`'s
@@ -302,8 +403,6 @@ export const setDebugHook = (hook: DebugHook | undefined): void => {
  */
 export const nameOf = (ch: RecvChan<unknown> | SendChan<never>): string | undefined => (ch as ChanImpl<unknown>).name
 
-
-
 const SENT = 0
 const CLOSED = 1
 const BLOCKED = 2
@@ -314,8 +413,8 @@ class ChanImpl<A> implements Chan<A> {
   readonly recvq = new WaitQueue()
   readonly sendq = new WaitQueue()
   closed = false
-  // ring buffer
-  private buf: Array<A | undefined>
+  // ring buffer of exactly `capacity` slots: `size` never exceeds it
+  private readonly buf: Array<A | undefined>
   private head = 0
   size = 0
 
@@ -326,27 +425,6 @@ class ChanImpl<A> implements Chan<A> {
   private push(a: A): void {
     this.buf[(this.head + this.size) % this.buf.length] = a
     this.size++
-  }
-
-  /** Puts `a` in front of the buffer, past capacity if need be (only `giveBack` does this). */
-  private unshift(a: A): void {
-    const len = this.buf.length
-    if (this.size === len) {
-      const grown: Array<A | undefined> = new Array(Math.max(1, len * 2))
-      for (let i = 0; i < this.size; i++) grown[i] = this.buf[(this.head + i) % len]
-      this.buf = grown
-      this.head = 0
-    }
-    this.head = (this.head - 1 + this.buf.length) % this.buf.length
-    this.buf[this.head] = a
-    this.size++
-  }
-
-  /** A value taken by a receiver that was interrupted before it saw it: next in line again. */
-  giveBack(a: A): void {
-    const r = this.recvq.shift()
-    if (r !== undefined) fire(r, a, false)
-    else this.unshift(a)
   }
 
   private pop(): A {
@@ -376,12 +454,10 @@ class ChanImpl<A> implements Chan<A> {
     if (this.size > 0) {
       const a = this.pop()
       // A parked sender may now move its value into the freed slot (Go's FIFO order).
-      if (this.size < this.capacity) {
-        const s = this.sendq.shift()
-        if (s !== undefined) {
-          this.push(s.value as A)
-          fire(s, CLOSED_EMPTY, false)
-        }
+      const s = this.sendq.shift()
+      if (s !== undefined) {
+        this.push(s.value as A)
+        fire(s, CLOSED_EMPTY, false)
       }
       return a
     }
@@ -424,39 +500,43 @@ const sendOnClosed = new ChanPanic({ reason: "SendOnClosed" })
 
 /**
  * Parks the current fiber on `p` until `p` is fired, then completes with `p.result(p)`.
- * Interruption withdraws it (see `cancel`). The wake-up commits only if the fiber is not being
- * interrupted; otherwise it becomes an interruption, and the canceler gives a received value back.
+ * Interruption withdraws it if nothing has moved yet; if a counterpart completed it first, it
+ * completes and the interruption is deferred (`onParkFailure`).
  *
- * `attempt` runs when the fiber actually suspends: it retries the operation (the channel may have
+ * `attempt` runs when the async is registered: it retries the operation (the channel may have
  * changed if the fiber yielded to the scheduler since its first try) and either returns the
  * result, or enqueues `p` and returns `undefined`. Check-and-enqueue is thus one synchronous step,
  * as under Go's channel lock, so a sender and a receiver can never both end up parked.
  */
 const park = <A, E, R>(
+  flags: RuntimeFlags.RuntimeFlags,
   blockingOn: FiberId.FiberId,
   p: Parked,
   attempt: (p: Parked) => Effect.Effect<A, E, R> | undefined
-): Effect.Effect<A, E, R> =>
-  // Not `Effect.async` with a canceler: that wraps every wait in `onInterrupt` (uninterruptibleMask,
+): Effect.Effect<A, E, R> => {
+  const wait = Effect.async<A, E, R>((resume) => {
+    p.resume = resume
+    const now = attempt(p)
+    if (now !== undefined) {
+      // Completed at once: as good as fired. `Effect.async` runs this register one runtime step
+      // before the wait itself, so an interruption can still overtake `now`.
+      p.done = true
+      p.now = now
+      resume(now)
+    } else if (debugHook !== undefined) {
+      debugHook.park(p.entries ?? [p])
+    }
+  }, blockingOn)
+  // A caller that cannot be interrupted parks bare: nothing can overtake the wake-up.
+  if (!RuntimeFlags.interruptible(flags)) return wait
+  // Not `Effect.async` with a canceler: that wraps every wait in `onInterrupt` (a mask,
   // matchCauseEffect, and a zipRight on every wake-up), about twice the cost of the wait itself.
-  // Here a bare wait runs in `restore` of an `uninterruptibleMask` under one `catchAllCause` frame:
-  // a wake-up skips the frame; an interruption leaves `restore` first, so the fiber is
-  // uninterruptible again when the failure reaches the frame and the handler always runs (the
-  // runtime skips failure handlers only while interruptible and interrupted).
-  Effect.uninterruptibleMask((restore) =>
-    Effect.catchAllCause(
-      restore(Effect.async<A, E, R>((resume) => {
-        const now = attempt(p)
-        if (now !== undefined) return resume(now)
-        p.resume = resume
-        if (debugHook !== undefined) debugHook.park(p.entries ?? [p])
-      }, blockingOn)),
-      (cause) => {
-        if (p.resume !== noop) cancel(p) // it was queued: withdraw it, or give back what it was handed
-        return Effect.failCause(cause)
-      }
-    )
-  )
+  // Here a bare wait runs interruptibly inside an uninterruptible region under one `catchAllCause`
+  // frame: a wake-up skips the frame; an interruption leaves the interruptible part first, so the
+  // fiber is uninterruptible again when the failure reaches the frame and the handler always runs
+  // (the runtime skips failure handlers only while interruptible and interrupted).
+  return Effect.uninterruptible(Effect.catchAllCause(Effect.interruptible(wait), (cause) => onParkFailure(p, cause)))
+}
 
 const attemptSend = (p: Parked): Effect.Effect<void> | undefined => {
   const r = p.chan.trySend(p.value)
@@ -472,17 +552,6 @@ const attemptReceive = (p: Parked): Effect.Effect<Option.Option<unknown>> | unde
   p.chan.recvq.push(p)
   return undefined
 }
-
-/** The effect a woken fiber resumes with (allocated only on wake). */
-const commit = (p: Parked): Effect.Effect<unknown, unknown, unknown> =>
-  Effect.withFiberRuntime((fiber, status) => {
-    if (
-      RuntimeFlags.interruptible(status.runtimeFlags) &&
-      !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))
-    ) return Effect.interrupt
-    p.committed = true
-    return p.result(p)
-  })
 
 const resultSend = (p: Parked): Effect.Effect<void> => p.closed ? Effect.die(sendOnClosed) : Effect.void
 const resultReceive = (p: Parked): Effect.Effect<Option.Option<unknown>> =>
@@ -539,54 +608,103 @@ export const nil = <A = never>(): Chan<A> => new ChanImpl<A>(0, true)
 /**
  * Go's `ch <- a`. Completes when a receiver took `a` (unbuffered) or `a` was buffered. On a closed
  * channel, and for a sender still blocked when the channel is closed, dies with
- * `ChanPanic("SendOnClosed")`. If interrupted while blocked, `a` is withdrawn and never delivered.
+ * `ChanPanic("SendOnClosed")`. If interrupted while blocked, `a` is withdrawn and never delivered;
+ * if a receiver took `a` before the interrupted fiber ran again, the send completes and the
+ * interruption takes effect at the fiber's next channel operation (invariant 2).
  *
  * @since 0.1.0
  */
 export const send = <A>(ch: SendChan<A>, a: A): Effect.Effect<void> =>
-  Effect.suspend(() => {
+  Effect.withFiberRuntime((fiber, status) => {
+    const before = beforeOperation(fiber, status.runtimeFlags)
+    if (before !== undefined) return Effect.zipRight(before, send(ch, a))
     const c = impl(ch)
     if (debugHook !== undefined) debugHook.op(c, true)
-    if (c.isNil) return blockForever
     const r = c.trySend(a)
     if (r === SENT) return Effect.void
     if (r === CLOSED) return Effect.die(sendOnClosed)
-    const p = new Parked(0, a, c as ChanImpl<unknown>, true)
+    if (c.isNil) return blockForever
+    const p = new Parked(a, c as ChanImpl<unknown>, true)
     p.result = resultSend
-    return park(blockingOnSend, p, attemptSend)
+    return park(status.runtimeFlags, blockingOnSend, p, attemptSend)
   })
 
 /**
+ * What must happen before a channel operation, or `undefined` when nothing must. An operation runs
+ * inside one `withFiberRuntime` step and its result reaches the caller's continuation at the next
+ * step; the scheduler yields at the top of a step once the fiber's op count passes its budget. If
+ * that would happen right after this step, the fiber yields first, so no yield (and no
+ * interruption arriving during one) can fall between the channel changing and the caller getting
+ * the result (invariant 3; for budgets below 5 ops the yield cannot be avoided and is not). A fiber
+ * that owes a deferred interruption gets it back first (see `deferInterruption`). The operation is
+ * retried after what this returns.
+ */
+const beforeOperation = (fiber: Fiber.RuntimeFiber<unknown, unknown>, flags: RuntimeFlags.RuntimeFlags): Effect.Effect<void> | undefined => {
+  if (deferredCount !== 0) {
+    const owed = deferred.get(fiber)
+    if (owed !== undefined) {
+      deferred.delete(fiber)
+      deferredCount--
+      const cause = Cause.sequential(fiber.getFiberRef(FiberRef.interruptedCause), owed)
+      const restored = FiberRef.set(FiberRef.interruptedCause, cause)
+      // Interruptible: it takes effect here. Otherwise at the end of the uninterruptible region.
+      return RuntimeFlags.interruptible(flags) ? Effect.zipRight(restored, Effect.failCause(cause)) : restored
+    }
+  }
+  const budget = fiber.getFiberRef(FiberRef.currentMaxOpsBeforeYield)
+  return fiber.currentOpCount >= budget && budget > 4 ? Effect.yieldNow() : undefined
+}
+
+/**
  * Go's `v, ok := <-ch`: `Some(v)`, or `None` once the channel is closed and its buffer drained.
- * Blocks while the channel is empty and open; if interrupted, takes nothing.
+ * Blocks while the channel is empty and open; if interrupted, takes nothing, unless a sender (or
+ * `close`) completed it before the interrupted fiber ran again: then it returns what it got and
+ * the interruption takes effect at the fiber's next channel operation (invariant 2).
  *
  * @since 0.1.0
  */
 export const receive = <A>(ch: RecvChan<A>): Effect.Effect<Option.Option<A>> =>
-  Effect.suspend(() => {
+  Effect.withFiberRuntime((fiber, status) => {
+    const before = beforeOperation(fiber, status.runtimeFlags)
+    if (before !== undefined) return Effect.zipRight(before, receive(ch))
     const c = impl(ch)
     if (debugHook !== undefined) debugHook.op(c, false)
-    if (c.isNil) return blockForever
     const v = c.tryRecv()
     if (v !== WOULD_BLOCK) return Effect.succeed(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
-    const p = new Parked(0, undefined, c as ChanImpl<unknown>, false)
+    if (c.isNil) return blockForever
+    const p = new Parked(undefined, c as ChanImpl<unknown>, false)
     p.result = resultReceive
-    return park(blockingOnReceive, p, attemptReceive) as Effect.Effect<Option.Option<A>>
+    return park(status.runtimeFlags, blockingOnReceive, p, attemptReceive) as Effect.Effect<Option.Option<A>>
   })
 
 /**
  * Up to `max` values in one call: blocks until at least one value is available (or the channel is
  * closed and drained, then returns an empty array), then takes whatever else is ready without
- * blocking. The batched form of `receive`, for consumers that want throughput.
+ * blocking. The batched form of `receive`, for consumers that want throughput. Interruption is as
+ * for `receive`: while blocked it takes nothing; the values it took reach the caller together.
  *
  * @since 0.1.0
  */
 export const receiveUpTo = <A>(ch: RecvChan<A>, max: number): Effect.Effect<ReadonlyArray<A>> =>
-  Effect.flatMap(receive(ch), (first) => {
-    if (Option.isNone(first)) return Effect.succeed([])
-    const out = [first.value]
-    impl(ch).drainUpTo(max, out)
-    return Effect.succeed(out)
+  Effect.withFiberRuntime((fiber, status) => {
+    const before = beforeOperation(fiber, status.runtimeFlags)
+    if (before !== undefined) return Effect.zipRight(before, receiveUpTo(ch, max))
+    const c = impl(ch)
+    if (debugHook !== undefined) debugHook.op(c, false)
+    const limit = Math.max(1, max)
+    const out: Array<A> = []
+    c.drainUpTo(limit, out)
+    if (out.length > 0 || (c.closed && c.size === 0)) return Effect.succeed(out)
+    if (c.isNil) return blockForever
+    const p = new Parked(undefined, c as ChanImpl<unknown>, false)
+    p.result = resultReceive
+    // Woken with one value: the rest that is ready is taken in the step the fiber resumes in.
+    return Effect.map(park(status.runtimeFlags, blockingOnReceive, p, attemptReceive), (first) => {
+      if (Option.isNone(first)) return out
+      out.push(first.value as A)
+      c.drainUpTo(limit, out)
+      return out
+    })
   })
 
 /**
@@ -678,7 +796,8 @@ type CaseRq<C> = C extends Case<infer _R, infer _E, infer Rq> ? Rq : never
  * Go's `select`. Polls the cases in a random order and runs the first ready one; if none is ready,
  * runs `default` when given (a non-blocking select), otherwise parks on all of them at once until
  * exactly one fires. Nil channels are skipped. Exactly one case consumes: a value is never taken by
- * a case that does not run. Interruption while parked withdraws every case.
+ * a case that does not run. Interruption while parked withdraws every case, unless one fired
+ * before the interrupted fiber ran again: then that case runs (invariant 2).
  *
  * @since 0.1.0
  */
@@ -693,60 +812,124 @@ export const select: {
 } = (
   cases: ReadonlyArray<Case<any, any, any>>,
   options?: { readonly default: () => Effect.Effect<unknown, unknown, unknown> }
-): Effect.Effect<any, any, any> =>
-  Effect.suspend(() => {
-    const cs = cases as unknown as ReadonlyArray<CaseImpl>
+): Effect.Effect<any, any, any> => {
+  const cs = cases as unknown as ReadonlyArray<CaseImpl>
+  const selectOnce: Effect.Effect<unknown, unknown, unknown> = Effect.withFiberRuntime((fiber, status) => {
+    const before = beforeOperation(fiber, status.runtimeFlags)
+    if (before !== undefined) return Effect.zipRight(before, selectOnce)
     if (debugHook !== undefined) for (const c of cs) debugHook.op(c.chan, c.kind === "send")
-    const n = cs.length
+    // One `SelectRun` per evaluation (the effect may be run many times, by many fibers).
+    const run = new SelectRun(cs, options)
+    run.index = run.poll()
+    // The chosen case's body function is called in the step its channel operation happened in.
+    if (run.index !== DEFAULT_CASE || options !== undefined) return run.run()
+    return run.park(status.runtimeFlags)
+  })
+  return selectOnce
+}
+
+const runChosen = (run: SelectRun): Effect.Effect<unknown, unknown, unknown> => run.run()
+
+const DEFAULT_CASE = -1 // also "no case was ready" from `poll`
+const SEND_ON_CLOSED = -2
+
+/** One evaluation of a `select`: its poll order, the case it chose and what that case got. */
+class SelectRun {
+  /** The chosen case, `DEFAULT_CASE` or `SEND_ON_CLOSED`. */
+  index = DEFAULT_CASE
+  /** What the chosen receive case got (a value or `CLOSED_EMPTY`). */
+  received: Received = CLOSED_EMPTY
+  private readonly order: Array<number>
+
+  constructor(
+    readonly cs: ReadonlyArray<CaseImpl>,
+    readonly options: { readonly default: () => Effect.Effect<unknown, unknown, unknown> } | undefined
+  ) {
     // Go's pollorder: a random permutation, so no ready case starves another.
+    const n = cs.length
     const order: Array<number> = new Array(n)
     for (let i = 0; i < n; i++) {
       const j = Math.floor(Math.random() * (i + 1))
       order[i] = order[j]!
       order[j] = i
     }
-    const poll = (): Effect.Effect<any, any, any> | undefined => {
-      for (const i of order) {
-        const c = cs[i]!
-        if (c.chan.isNil) continue
-        if (c.kind === "recv") {
-          const v = c.chan.tryRecv()
-          if (v !== WOULD_BLOCK) return c.body(v === CLOSED_EMPTY ? Option.none() : Option.some(v))
-        } else {
-          const r = c.chan.trySend(c.value)
-          if (r === SENT) return c.body(Option.none())
-          if (r === CLOSED) return Effect.die(sendOnClosed)
+    this.order = order
+  }
+
+  /** Tries each case once in poll order: the index of the case that completed, `-1` if none was
+   *  ready (`DEFAULT_CASE`), `SEND_ON_CLOSED` if a send case found its channel closed. */
+  poll(): number {
+    for (const i of this.order) {
+      const c = this.cs[i]!
+      if (c.chan.isNil) continue
+      if (c.kind === "recv") {
+        const v = c.chan.tryRecv()
+        if (v !== WOULD_BLOCK) {
+          this.received = v
+          return i
         }
+      } else {
+        const r = c.chan.trySend(c.value)
+        if (r === SENT) return i
+        if (r === CLOSED) return SEND_ON_CLOSED
       }
-      return undefined
     }
-    const ready = poll()
-    if (ready !== undefined) return ready
-    if (options !== undefined) return options.default()
+    return DEFAULT_CASE
+  }
+
+  /** Parks on every case at once (the park's register polls once more first); then runs the
+   *  case that fired, its body function called in the step the fiber resumes in. */
+  park(flags: RuntimeFlags.RuntimeFlags): Effect.Effect<unknown, unknown, unknown> {
     let live = 0
-    for (const c of cs) if (!c.chan.isNil) live++
+    for (const c of this.cs) if (!c.chan.isNil) live++
     if (live === 0) return blockForever
-    const p = new Parked(-1, undefined, undefined as unknown as ChanImpl<unknown>, false)
-    p.result = (p) => {
-      if (p.closed) return Effect.die(sendOnClosed)
-      const c = cs[p.fired!.index]!
-      return c.body(c.kind === "send" || p.received === CLOSED_EMPTY ? Option.none() : Option.some(p.received))
+    const p = new Parked(this, undefined as unknown as ChanImpl<unknown>, false)
+    p.result = resultSelect
+    return Effect.flatMap(park(flags, blockingOnSelect, p, attemptSelect), runChosen)
+  }
+
+  /** Enqueues one entry per live case, all pointing at `p`. */
+  enqueue(p: Parked): void {
+    const entries: Array<Entry> = []
+    for (const i of this.order) {
+      const c = this.cs[i]!
+      if (c.chan.isNil) continue
+      const e = new Entry(p, i, c.value, c.chan, c.kind === "send")
+      queueOf(e).push(e)
+      entries.push(e)
     }
-    return park(blockingOnSelect, p, (p) => {
-      const now = poll()
-      if (now !== undefined) return now
-      const entries: Array<Entry> = []
-      for (const i of order) {
-        const c = cs[i]!
-        if (c.chan.isNil) continue
-        const e = new Entry(p, i, c.value, c.chan, c.kind === "send")
-        queueOf(e).push(e)
-        entries.push(e)
-      }
-      p.entries = entries
-      return undefined
-    })
-  })
+    p.entries = entries
+  }
+
+  /** Runs what was chosen: a case's body, the default, or Go's panic. */
+  run(): Effect.Effect<unknown, unknown, unknown> {
+    const i = this.index
+    if (i === DEFAULT_CASE) return this.options!.default()
+    if (i === SEND_ON_CLOSED) return Effect.die(sendOnClosed)
+    const c = this.cs[i]!
+    return c.body(c.kind === "send" || this.received === CLOSED_EMPTY ? Option.none() : Option.some(this.received))
+  }
+}
+
+const attemptSelect = (p: Parked): Effect.Effect<SelectRun> | undefined => {
+  const run = p.value as SelectRun
+  const now = run.poll()
+  if (now !== DEFAULT_CASE) {
+    run.index = now
+    return Effect.succeed(run)
+  }
+  run.enqueue(p)
+  return undefined
+}
+
+/** A fired select resumes with its run, which names the case that fired (`SEND_ON_CLOSED` if the
+ *  channel of a send case was closed under it). */
+const resultSelect = (p: Parked): Effect.Effect<SelectRun> => {
+  const run = p.value as SelectRun
+  run.index = p.closed ? SEND_ON_CLOSED : p.firedIndex
+  run.received = p.received
+  return Effect.succeed(run)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Ranging
@@ -771,21 +954,20 @@ export const forEach = <A, E, R>(
   })
 
 /**
- * The channel's values as a `Stream`, ending when the channel is closed and drained. Values are
- * pulled in chunks of up to `chunkSize` (default 256) that were ready at once.
+ * Go's `for v := range ch` as a `Stream`: the channel's values in order, ending when the channel is
+ * closed and drained. A value is taken from the channel only when the stream's consumer pulls the
+ * next element (one `receive` per element), so `Stream.take(toStream(ch), n)` leaves the rest in
+ * the channel, as `range` + `break` does, and an interrupted consumer leaves every value it had
+ * not pulled. For throughput, pull batches with `receiveUpTo` instead.
  *
  * @since 0.1.0
  */
-export const toStream = <A>(ch: RecvChan<A>, options?: { readonly chunkSize?: number }): Stream.Stream<A> => {
-  const max = options?.chunkSize ?? 256
-  return Stream.repeatEffectChunkOption(
-    Effect.flatMap(receiveUpTo(ch, max), (values) =>
-      values.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(chunkOf(values))
-    )
+export const toStream = <A>(ch: RecvChan<A>): Stream.Stream<A> =>
+  Stream.repeatEffectChunkOption(
+    Effect.flatMap(receive(ch), (next) => Option.isSome(next) ? Effect.succeed(Chunk.of(next.value)) : endOfStream)
   )
-}
 
-const chunkOf = <A>(values: ReadonlyArray<A>): Chunk.Chunk<A> => Chunk.unsafeFromArray(values)
+const endOfStream: Effect.Effect<never, Option.Option<never>> = Effect.fail(Option.none())
 
 /**
  * Go's `for _, v := range values { ch <- v }`: sends each value in order (blocking as `send` does).

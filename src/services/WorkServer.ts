@@ -1,27 +1,25 @@
 /**
- * Seed 003's HTTP server leak, done right: an `@effect/platform` HTTP server on Node whose
- * handlers do interruptible work under a request deadline, expose a goroutine-dump analogue, and
- * shut down gracefully.
+ * Seed 003's HTTP server leak, done right: a Node HTTP server whose handlers do interruptible
+ * work under a request deadline, expose a goroutine-dump analogue, and shut down gracefully.
+ * The routes are Effect code; requests run on FiberHttpServer (one fiber per request, the
+ * deadline one timer that interrupts it).
  *
- * Routes:
+ * Routes (any other method on them: 405 with `Allow`; any other path: 404 `{ "error": … }`):
  * - `GET /work?ms=N`: N ms of interruptible work under the deadline: 200 `{ "ms": N, "result": … }`
  *   or 504 `{ "error": … }` at the deadline (the work is interrupted; a result that arrives after
- *   the deadline is a 504 too). A client that disconnects
- *   early interrupts its request's work too. `ms` must be a whole number in [0, maxWorkMs]: 400
- *   `{ "error": … }` otherwise.
+ *   the deadline is a 504 too). A client that disconnects early interrupts its request's work
+ *   too. `ms` must be a whole number in [0, maxWorkMs]: 400 `{ "error": … }` otherwise.
  * - `GET /debug/fibers`: `{ "count": n, "fibers": ["fiber #12 [suspended, started by #3] in …", …] }`
  *   (Go's `/debug/pprof/goroutine?debug=1`).
  * - `GET /healthz`: 200 `{ "status": "ok" }`.
  *
  * @since 0.1.0
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Clock, Context, Data, Duration, Effect, FiberSet, Layer, Ref } from "effect"
+import { Context, Data, Duration, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
-import * as Http from "node:http"
 import * as DurationArg from "../domain/DurationArg.js"
 import * as LeakCheck from "../domain/LeakCheck.js"
+import * as FiberHttpServer from "./FiberHttpServer.js"
 
 /**
  * The server could not start (`reason: "Listen"`, e.g. the port is taken).
@@ -86,13 +84,12 @@ export interface Running {
  */
 export class WorkServer extends Context.Tag("leakproof/WorkServer")<WorkServer, Running>() {}
 
-const badRequest = (message: string) => HttpServerResponse.unsafeJson({ error: message }, { status: 400 })
-
 /**
  * Starts the server in the current `Scope` and returns once it is listening. Closing the scope is
- * the graceful shutdown: stop accepting, give in-flight requests `grace` to finish, interrupt the
- * rest, close every connection; when it returns no request fiber is left. Fails with
- * `WorkServerError` if it cannot listen.
+ * the graceful shutdown: every request that reached the server is taken in and answered (nothing
+ * is reset), the listener closes, requests in flight get `grace` to finish, the rest are
+ * interrupted (503), every connection is closed; when it returns no request fiber is left.
+ * Fails with `WorkServerError` if it cannot listen.
  *
  * @since 0.1.0
  */
@@ -101,99 +98,82 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
     const host = options.host ?? "127.0.0.1"
     const port = options.port ?? 8080
     const timeout = options.timeout ?? Duration.seconds(5)
-    const timeoutMs = Duration.toMillis(timeout)
-    const grace = options.grace ?? Duration.seconds(5)
     const maxWorkMs = options.maxWorkMs ?? 600_000
-    const stats = yield* Ref.make<WorkStats>({
-      started: 0,
-      completed: 0,
-      timedOut: 0,
-      aborted: 0,
-      badRequests: 0,
-      inFlight: 0
-    })
-    const count = (key: Exclude<keyof WorkStats, "inFlight">) => Ref.update(stats, (s) => ({ ...s, [key]: s[key] + 1 }))
+    // Plain numbers: every update happens on the event loop's one thread. How interrupted work
+    // ended (deadline, client gone, shutdown) FiberHttpServer counts, as the one that interrupts.
+    const counts = { started: 0, completed: 0, late: 0, badRequests: 0 }
 
-    // Every request fiber joins this set, so shutdown can wait for them and then interrupt them.
-    const inflight = yield* FiberSet.make<unknown, unknown>()
-    const nodeServer = Http.createServer()
+    const deadlineExceeded = (ms: string) =>
+      FiberHttpServer.json(
+        { error: `deadline exceeded: ${ms}ms of work, ${DurationArg.format(timeout)} deadline` },
+        504
+      )
 
-    const work = Effect.gen(function*() {
-      const params = yield* HttpServerRequest.ParsedSearchParams
-      const raw = params["ms"]
-      const text = typeof raw === "string" ? raw : undefined
+    const work: FiberHttpServer.Handler<never> = (request) => {
+      const values = request.query.getAll("ms")
+      const text = values.length === 1 ? values[0]! : undefined
       if (text === undefined || !/^\d+$/.test(text) || Number(text) > maxWorkMs) {
-        yield* count("badRequests")
-        return badRequest(
-          `ms must be a whole number of milliseconds from 0 to ${maxWorkMs}, got ${
-            text === undefined ? (raw === undefined ? "nothing" : "several values") : `'${text}'`
-          }`
+        counts.badRequests++
+        const got = text === undefined ? (values.length === 0 ? "nothing" : "several values") : `'${text}'`
+        return Effect.succeed(
+          FiberHttpServer.json({ error: `ms must be a whole number of milliseconds from 0 to ${maxWorkMs}, got ${got}` }, 400)
         )
       }
       const ms = Number(text)
-      yield* count("started")
-      const start = yield* Clock.currentTimeMillis
+      counts.started++
       // The work: interruptible at any point (a sleep stands in for I/O).
-      const result = yield* Effect.sleep(Duration.millis(ms)).pipe(
-        Effect.zipRight(Clock.currentTimeMillis),
-        Effect.map((end) => ({ ms, result: `worked ${end - start}ms`, late: end - start > timeoutMs })),
-        Effect.timeoutOption(timeout),
-        Effect.onInterrupt(() => count("aborted"))
-      )
-      // A stalled event loop can fire the work's timer and the deadline's together, and either
-      // may win the race: like Go's handler checking `ctx.Err()` before replying, a result that
-      // arrives after the deadline is still a 504.
-      if (result._tag === "None" || result.value.late) {
-        yield* count("timedOut")
-        return HttpServerResponse.unsafeJson(
-          { error: `deadline exceeded: ${ms}ms of work, ${DurationArg.format(timeout)} deadline` },
-          { status: 504 }
-        )
-      }
-      yield* count("completed")
-      return HttpServerResponse.unsafeJson({ ms: result.value.ms, result: result.value.result })
-    })
-
-    const fibers = Effect.map(LeakCheck.dumpFibers, (fs) =>
-      HttpServerResponse.unsafeJson({ count: fs.length, fibers: fs.map(LeakCheck.formatFiber) }))
-
-    const router = HttpRouter.empty.pipe(
-      HttpRouter.get("/work", work),
-      HttpRouter.get("/debug/fibers", fibers),
-      HttpRouter.get("/healthz", Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" })))
-    )
-
-    const inFlight = (delta: number) => Ref.update(stats, (s) => ({ ...s, inFlight: s.inFlight + delta }))
-    const tracked = Effect.withFiberRuntime<HttpServerResponse.HttpServerResponse, unknown, HttpServerRequest.HttpServerRequest>(
-      (fiber) => {
-        FiberSet.unsafeAdd(inflight, fiber)
-        return Effect.acquireUseRelease(inFlight(1), () => router, () => inFlight(-1))
-      }
-    )
-
-    const server = yield* NodeHttpServer.make(() => nodeServer, { port, host }).pipe(
-      Effect.mapError((e) => new WorkServerError({ reason: "Listen", host, port, cause: e.cause }))
-    )
-    yield* server.serve(tracked)
-
-    // Registered last, so it runs first when the scope closes, before the platform's own teardown.
-    yield* Effect.addFinalizer(() =>
-      Effect.gen(function*() {
-        nodeServer.close() // stop accepting; the platform's finalizer then has nothing left to wait for
-        nodeServer.closeIdleConnections()
-        // Finalizers run uninterruptibly: the wait must be made interruptible for the grace
-        // period to be able to cut it short.
-        yield* Effect.interruptible(FiberSet.awaitEmpty(inflight)).pipe(Effect.timeoutOption(grace))
-        yield* FiberSet.clear(inflight)
-        nodeServer.closeAllConnections()
+      return Effect.clockWith((clock) => {
+        const start = clock.unsafeCurrentTimeMillis()
+        return Effect.map(clock.sleep(Duration.millis(ms)), () => {
+          // Like Go's handler checking `ctx.Err()` before replying: a stalled event loop can run
+          // the work's timer before the deadline's, and a result after the deadline is late.
+          if (request.deadlineExceeded) {
+            counts.late++
+            return deadlineExceeded(text)
+          }
+          counts.completed++
+          return FiberHttpServer.json({ ms, result: `worked ${clock.unsafeCurrentTimeMillis() - start}ms` })
+        })
       })
-    )
+    }
 
-    const address = server.address
+    const fibers: FiberHttpServer.Handler<never> = () =>
+      Effect.map(LeakCheck.dumpFibers, (fs) => FiberHttpServer.json({ count: fs.length, fibers: fs.map(LeakCheck.formatFiber) }))
+
+    const healthz = Effect.succeed(FiberHttpServer.json({ status: "ok" }))
+
+    const server = yield* FiberHttpServer.make({
+      host,
+      port,
+      grace: options.grace ?? Duration.seconds(5),
+      deadline: {
+        after: timeout,
+        reply: (request) =>
+          request.path === "/work"
+            ? deadlineExceeded(request.query.get("ms") ?? "?")
+            : FiberHttpServer.json({ error: `deadline exceeded: ${DurationArg.format(timeout)}` }, 504)
+      },
+      routes: [
+        FiberHttpServer.get("/work", work),
+        FiberHttpServer.get("/debug/fibers", fibers),
+        FiberHttpServer.get("/healthz", () => healthz)
+      ]
+    }).pipe(Effect.mapError((e) => new WorkServerError({ reason: "Listen", host, port, cause: e.cause })))
+
     return {
       host,
-      port: address._tag === "TcpAddress" ? address.port : port,
-      stats: Ref.get(stats)
+      port: server.port,
+      stats: Effect.sync(() => {
+        const work = server.outcomes("/work")
+        return {
+          started: counts.started,
+          completed: counts.completed,
+          timedOut: counts.late + work.deadline,
+          aborted: work.client + work.shutdown,
+          badRequests: counts.badRequests,
+          inFlight: server.inFlight()
+        }
+      })
     }
   })
 

@@ -48,7 +48,7 @@ describe("the public surface", () => {
   it("`leakproof/patterns`: the demo catalogue; `leakproof/server`: the servers", () => {
     expect(Object.keys(Patterns)).toContain("Pipeline")
     expect(Object.keys(Patterns)).toHaveLength(14)
-    expect(Object.keys(Server).sort()).toEqual(["DemoServer", "WorkServer"])
+    expect(Object.keys(Server).sort()).toEqual(["DemoServer", "FiberHttpServer", "WorkServer"])
   })
 
   it("import { Chan } from the root entry loads no CLI, no platform-node, no undici", () => {

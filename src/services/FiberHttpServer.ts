@@ -1,0 +1,480 @@
+/**
+ * A `node:http` server in which each request is one fiber: the fast path under WorkServer (Go's
+ * `http.Server` + `ServeMux` + `http.TimeoutHandler`, with `Shutdown`). Routes are Effect code;
+ * this module is the only place that touches Node's request and response objects.
+ *
+ * Invariants (test/services/FiberHttpServer.test.ts and WorkServer.test.ts hold it to them):
+ * 1. A request for a known path and method runs as exactly one fiber, forked from the runtime
+ *    `make` ran in (its services, FiberRefs and supervisor, so `LeakCheck` sees request fibers),
+ *    with a span `http.server <METHOD> <path>` as its parent span. An unknown path is answered
+ *    404, a known path with another method 405 with `Allow`, both at once and without a fiber.
+ *    `HEAD` is served by the `GET` handler (Node drops the body).
+ * 2. The response is written exactly once, by this module, when the request's fiber has exited:
+ *    success writes the handler's `Reply`; interruption by the deadline writes `deadline.reply`;
+ *    interruption by the shutdown writes 503; a failure or defect writes 500 (and is logged). A
+ *    client that is gone gets nothing. Handlers never see `ServerResponse`.
+ * 3. The deadline is one timer, armed when the request starts and cleared when its fiber exits;
+ *    when it fires it interrupts the fiber (as `deadlineFiberId`). No fiber is forked for it.
+ * 4. A response closed before it was written (the client hung up) interrupts the fiber (as
+ *    `clientFiberId`). Whatever interrupts first is the reason; later interrupts add nothing.
+ * 5. Closing the scope is the graceful shutdown, and when it returns no request fiber is left:
+ *    first every request that reached the host is taken in (the listener keeps accepting and
+ *    sockets keep being read for a few event-loop turns, until a turn brings nothing new, so no
+ *    connection is reset with a request unread); then the listener closes, idle connections are
+ *    closed and every reply carries `Connection: close`; requests already received run to the
+ *    end for up to `grace`; then the rest are interrupted (503), a request that still arrives is
+ *    answered 503 without a fiber, and every connection is closed.
+ *
+ * Counters are plain numbers. Per request: one `InFlight`, one fiber, one span, one timer, two
+ * closures; no fiber for the deadline, no `Ref`, no `FiberSet`.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Context, Data, DefaultServices, Duration, Effect, Exit, FiberId, HashSet, Option, Runtime, Tracer } from "effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import * as Net from "node:net"
+
+/**
+ * The server could not start (`reason: "Listen"`: the port is taken, the host is not local, …).
+ * @since 0.1.0
+ */
+export class FiberHttpServerError extends Data.TaggedError("FiberHttpServerError")<{
+  readonly reason: "Listen"
+  readonly host: string
+  readonly port: number
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    const why = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `cannot listen on ${this.host}:${this.port}: ${why}`
+  }
+}
+
+/**
+ * What a handler sees of its request.
+ * @since 0.1.0
+ */
+export interface Request {
+  /** Upper case, as sent (`GET` for a `HEAD` served by a `GET` route). */
+  readonly method: string
+  /** The path, without the query string; this is what routes match, exactly. */
+  readonly path: string
+  /** The query string without its `?` (`""` if none). */
+  readonly search: string
+  /** `search` parsed, on first use. */
+  readonly query: URLSearchParams
+  readonly headers: Http.IncomingHttpHeaders
+  /**
+   * Go's `ctx.Err() != nil`: the deadline has passed, even if its timer has not fired yet
+   * because the event loop is late. Check it before replying to treat a late result as late.
+   */
+  readonly deadlineExceeded: boolean
+}
+
+/**
+ * A reply: `body` is sent as JSON (`undefined` sends no body).
+ * @since 0.1.0
+ */
+export interface Reply {
+  readonly status: number
+  readonly body: unknown
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** @since 0.1.0 */
+export const json = (body: unknown, status = 200, headers?: Readonly<Record<string, string>>): Reply =>
+  headers === undefined ? { status, body } : { status, body, headers }
+
+/**
+ * A route's handler. It cannot fail: map errors to replies. A defect is a 500.
+ * @since 0.1.0
+ */
+export type Handler<R> = (request: Request) => Effect.Effect<Reply, never, R>
+
+/** @since 0.1.0 */
+export interface Route<R> {
+  readonly method: string
+  readonly path: string
+  readonly handler: Handler<R>
+}
+
+/** `GET path` (and `HEAD path`). @since 0.1.0 */
+export const get = <R>(path: string, handler: Handler<R>): Route<R> => ({ method: "GET", path, handler })
+
+/** A route for any method. @since 0.1.0 */
+export const route = <R>(method: string, path: string, handler: Handler<R>): Route<R> => ({
+  method: method.toUpperCase(),
+  path,
+  handler
+})
+
+/** @since 0.1.0 */
+export interface Options<R> {
+  /** 0 picks a free port (read it from `port` on the result). */
+  readonly port: number
+  readonly host: string
+  readonly routes: ReadonlyArray<Route<R>>
+  /**
+   * Every request's deadline (Go's `http.TimeoutHandler` around the mux): when it passes, the
+   * request's fiber is interrupted and `reply(request)` is sent. None by default.
+   */
+  readonly deadline?: {
+    readonly after: Duration.DurationInput
+    readonly reply: (request: Request) => Reply
+  }
+  /** On shutdown, how long requests already received may run before they are interrupted (default 5 s). */
+  readonly grace?: Duration.DurationInput
+}
+
+/**
+ * How the requests of one path have ended so far (plain counters, read without a fiber).
+ * @since 0.1.0
+ */
+export interface Outcomes {
+  /** The handler returned a reply (whatever its status). */
+  readonly replied: number
+  /** Interrupted by the deadline (`deadline.reply` was sent). */
+  readonly deadline: number
+  /** Interrupted because the client hung up. */
+  readonly client: number
+  /** Interrupted when the shutdown's grace ran out (503). */
+  readonly shutdown: number
+  /** Failed, died, or interrupted itself (500, or 503 for a self-interruption). */
+  readonly failed: number
+}
+
+/**
+ * A running server.
+ * @since 0.1.0
+ */
+export interface Server {
+  readonly host: string
+  readonly port: number
+  /** Request fibers running right now. */
+  readonly inFlight: () => number
+  /** How the requests for `path` have ended (all zero for a path with no route). */
+  readonly outcomes: (path: string) => Outcomes
+}
+
+type MutableOutcomes = { -readonly [K in keyof Outcomes]: number }
+const noOutcomes: Outcomes = { replied: 0, deadline: 0, client: 0, shutdown: 0, failed: 0 }
+
+/** The interruptor when a request's deadline passes. @since 0.1.0 */
+export const deadlineFiberId: FiberId.FiberId = FiberId.runtime(-504, 0)
+/** The interruptor when the client hangs up before the reply. @since 0.1.0 */
+export const clientFiberId: FiberId.FiberId = FiberId.runtime(-499, 0)
+/** The interruptor when the shutdown's grace period runs out. @since 0.1.0 */
+export const shutdownFiberId: FiberId.FiberId = FiberId.runtime(-503, 0)
+
+/**
+ * Why a request's fiber was interrupted, from the interruptors `Effect.onInterrupt` passes
+ * (`undefined`: by something else, e.g. the handler's own scope).
+ * @since 0.1.0
+ */
+export const interruptedBy = (interruptors: HashSet.HashSet<FiberId.FiberId>): Reason | undefined =>
+  HashSet.has(interruptors, deadlineFiberId)
+    ? "deadline"
+    : HashSet.has(interruptors, clientFiberId)
+    ? "client"
+    : HashSet.has(interruptors, shutdownFiberId)
+    ? "shutdown"
+    : undefined
+
+/** @since 0.1.0 */
+export type Reason = "deadline" | "client" | "shutdown"
+
+const interruptor: Record<Reason, FiberId.FiberId> = {
+  deadline: deadlineFiberId,
+  client: clientFiberId,
+  shutdown: shutdownFiberId
+}
+
+/** One request in flight: what the handler sees, plus the state this module settles it with. */
+class InFlight implements Request {
+  readonly method: string
+  readonly headers: Http.IncomingHttpHeaders
+  fiber: Fiber.RuntimeFiber<Reply, never> | undefined = undefined
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
+  reason: Reason | undefined = undefined
+  done = false
+  private parsed: URLSearchParams | undefined = undefined
+  constructor(
+    readonly req: Http.IncomingMessage,
+    readonly res: Http.ServerResponse,
+    readonly path: string,
+    readonly search: string,
+    readonly startedAt: number,
+    readonly deadlineMs: number
+  ) {
+    this.method = req.method === "HEAD" ? "GET" : req.method!
+    this.headers = req.headers
+  }
+  get query(): URLSearchParams {
+    return (this.parsed ??= new URLSearchParams(this.search))
+  }
+  get deadlineExceeded(): boolean {
+    return this.reason === "deadline" || (this.deadlineMs > 0 && Date.now() - this.startedAt >= this.deadlineMs)
+  }
+  /** The first reason wins; a later one adds nothing (invariant 4). */
+  interrupt(reason: Reason): void {
+    if (this.done || this.fiber === undefined || this.reason !== undefined) return
+    this.reason = reason
+    this.fiber.unsafeInterruptAsFork(interruptor[reason])
+  }
+}
+
+const onDeadline = (request: InFlight) => request.interrupt("deadline")
+
+/**
+ * Starts the server in the current `Scope` and returns once it listens. Closing the scope is the
+ * graceful shutdown (invariant 5 above; Go's `Server.Shutdown` then `Close` after `grace`). Fails
+ * with `FiberHttpServerError` if it cannot listen; interrupting the start closes the socket.
+ *
+ * @since 0.1.0
+ */
+export const make = <R = never>(options: Options<R>): Effect.Effect<Server, FiberHttpServerError, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const { host, port } = options
+    const grace = options.grace ?? Duration.seconds(5)
+    const deadlineMs = options.deadline === undefined ? 0 : Duration.toMillis(options.deadline.after)
+    const deadlineReply = options.deadline?.reply
+    const runtime = yield* Effect.runtime<R>()
+    const tracer = yield* Effect.tracer
+    const clock = yield* Effect.clock
+    // Effect's own tracer keeps nothing: a span there only names the fiber (LeakCheck's dump shows
+    // it), so make a cheap one instead of a NativeSpan (48 random hex digits per request).
+    const native = tracer === Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+    // path -> method -> handler, and each path's `Allow`
+    const table = new Map<string, { handlers: Map<string, Handler<R>>; allow: string; outcomes: MutableOutcomes }>()
+    for (const r of options.routes) {
+      const entry = table.get(r.path) ?? { handlers: new Map(), allow: "", outcomes: { ...noOutcomes } }
+      entry.handlers.set(r.method, r.handler)
+      if (r.method === "GET" && !entry.handlers.has("HEAD")) entry.handlers.set("HEAD", r.handler)
+      entry.allow = [...entry.handlers.keys()].join(", ")
+      table.set(r.path, entry)
+    }
+
+    let closing = false
+    let stopped = false // grace over: no new request fiber may start
+    const inFlight = new Set<InFlight>()
+    const sockets = new Set<Net.Socket>()
+    let arrivals = 0 // connections accepted + requests received: the shutdown's drain watches it
+    let onQuiet: (() => void) | undefined = undefined
+    const checkQuiet = () => {
+      if (onQuiet !== undefined && inFlight.size === 0 && sockets.size === 0) onQuiet()
+    }
+
+    const write = (res: Http.ServerResponse, reply: Reply): void => {
+      if (res.headersSent || res.destroyed) return
+      let text: string
+      try {
+        text = reply.body === undefined ? "" : JSON.stringify(reply.body)
+      } catch {
+        text = JSON.stringify({ error: "internal error: reply is not JSON" })
+        reply = { status: 500, body: undefined }
+      }
+      const headers: Record<string, string | number> = {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(text),
+        ...reply.headers
+      }
+      if (closing) headers["connection"] = "close"
+      res.writeHead(reply.status, headers)
+      res.end(text)
+    }
+
+    const settle = (request: InFlight, exit: Exit.Exit<Reply, never>, outcomes: MutableOutcomes): void => {
+      request.done = true
+      clearTimeout(request.timer)
+      inFlight.delete(request)
+      if (exit._tag === "Success") {
+        outcomes.replied++
+        write(request.res, exit.value)
+      } else if (Cause.isInterruptedOnly(exit.cause) && request.reason !== undefined) {
+        outcomes[request.reason]++
+        if (request.reason === "deadline" && deadlineReply !== undefined) write(request.res, deadlineReply(request))
+        else write(request.res, json({ error: "server shutting down" }, 503))
+      } else if (Cause.isInterruptedOnly(exit.cause)) {
+        outcomes.failed++
+        write(request.res, json({ error: "request interrupted" }, 503))
+      } else {
+        outcomes.failed++
+        Runtime.runFork(runtime, Effect.logError(`${request.method} ${request.path}: request failed`, exit.cause))
+        write(request.res, json({ error: "internal error" }, 500))
+      }
+      checkQuiet()
+    }
+
+    const onRequest = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+      arrivals++
+      const url = req.url ?? "/"
+      const q = url.indexOf("?")
+      const path = q === -1 ? url : url.slice(0, q)
+      const entry = table.get(path)
+      if (entry === undefined) return write(res, json({ error: `not found: ${path}` }, 404))
+      const handler = entry.handlers.get(req.method ?? "")
+      if (handler === undefined) {
+        return write(
+          res,
+          json({ error: `method ${req.method} not allowed on ${path} (allowed: ${entry.allow})` }, 405, {
+            allow: entry.allow
+          })
+        )
+      }
+      if (stopped) return write(res, json({ error: "server shutting down" }, 503))
+      const request = new InFlight(req, res, path, q === -1 ? "" : url.slice(q + 1), Date.now(), deadlineMs)
+      let effect: Effect.Effect<Reply, never, R>
+      try {
+        effect = handler(request)
+      } catch (e) {
+        effect = Effect.die(e)
+      }
+      const name = `http.server ${request.method} ${path}`
+      const startTime = clock.unsafeCurrentTimeNanos()
+      const span = native
+        ? new RequestSpan(name, startTime)
+        : tracer.span(name, Option.none(), Context.empty(), [], startTime, "server")
+      const requestRuntime = Runtime.make({
+        context: Context.add(runtime.context, Tracer.ParentSpan, span),
+        fiberRefs: runtime.fiberRefs,
+        runtimeFlags: runtime.runtimeFlags
+      })
+      inFlight.add(request)
+      if (deadlineMs > 0) request.timer = setTimeout(onDeadline, deadlineMs, request)
+      const fiber = Runtime.runFork(requestRuntime, effect)
+      request.fiber = fiber
+      fiber.addObserver((exit) => {
+        span.end(clock.unsafeCurrentTimeNanos(), exit)
+        settle(request, exit, entry.outcomes)
+      })
+      res.once("close", () => {
+        if (!res.writableEnded) request.interrupt("client")
+      })
+    }
+
+    const server = Http.createServer(onRequest)
+    server.on("connection", (socket: Net.Socket) => {
+      arrivals++
+      sockets.add(socket)
+      socket.once("close", () => {
+        sockets.delete(socket)
+        checkQuiet()
+      })
+    })
+    // An accept error (EMFILE) is transient; without a listener Node would crash the process.
+    const onServerError = () => {}
+
+    yield* Effect.async<void, FiberHttpServerError>((resume) => {
+      const onListenError = (cause: unknown) =>
+        resume(Effect.fail(new FiberHttpServerError({ reason: "Listen", host, port, cause })))
+      server.once("error", onListenError)
+      server.listen(port, host, () => {
+        server.off("error", onListenError)
+        server.on("error", onServerError)
+        resume(Effect.void)
+      })
+      return Effect.sync(() => server.close())
+    })
+
+    // Invariant 5. Finalizers run uninterruptibly: only the wait for in-flight requests is made
+    // interruptible, so that the grace period can cut it short.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        closing = true
+        const graceEnds = Date.now() + Duration.toMillis(grace)
+        yield* drain(() => arrivals, graceEnds)
+        Net.Server.prototype.close.call(server) // stop accepting (http's close would also reset idle sockets)
+        // Idle connections: between two requests (Node's own notion), or never sent a byte (Node
+        // counts those as active, to time out their headers). Neither has anything to answer.
+        server.closeIdleConnections()
+        for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy()
+        yield* Effect.interruptible(
+          Effect.async<void>((resume) => {
+            onQuiet = () => resume(Effect.void)
+            checkQuiet()
+            return Effect.sync(() => (onQuiet = undefined))
+          })
+        ).pipe(Effect.timeoutOption(Duration.millis(Math.max(0, graceEnds - Date.now()))))
+        onQuiet = undefined
+        stopped = true
+        const rest = [...inFlight]
+        for (const request of rest) request.interrupt("shutdown")
+        yield* Effect.forEach(rest, (request) => request.fiber!.await, { discard: true })
+        // what is still open: replies being flushed (close once flushed), requests still arriving
+        for (const socket of sockets) socket.destroySoon()
+        server.off("error", onServerError)
+        server.close() // clears http's connection-checking interval; the listener is already closed
+      })
+    )
+
+    const address = server.address()
+    return {
+      host,
+      port: typeof address === "object" && address !== null ? address.port : port,
+      inFlight: () => inFlight.size,
+      outcomes: (path) => table.get(path)?.outcomes ?? noOutcomes
+    }
+  })
+
+/**
+ * Waits until three event-loop turns in a row bring no new connection and no new request, or
+ * `until` (a `Date.now()` time) passes. Node accepts one queued connection per turn and reads a
+ * new socket in the turn after accepting it, so when it returns, the connections that were in
+ * the accept queue and the requests that were in socket buffers have been taken in: closing the
+ * listener and the idle connections resets none of them. A steady stream of new connections
+ * keeps it going until `until`.
+ */
+const drain = (arrivals: () => number, until: number): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    let last = arrivals()
+    let quietTurns = 0
+    let handle: ReturnType<typeof setImmediate> | undefined
+    const turn = () => {
+      const now = arrivals()
+      quietTurns = now === last ? quietTurns + 1 : 0
+      last = now
+      if (quietTurns >= 3 || Date.now() >= until) return resume(Effect.void)
+      handle = setImmediate(turn)
+    }
+    handle = setImmediate(turn)
+    return Effect.sync(() => clearImmediate(handle))
+  })
+
+let spanIds = 0
+
+/**
+ * A request's span under Effect's native tracer, which records nothing: the fields a
+ * `NativeSpan` has, with a counter for an id.
+ */
+class RequestSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly parent = Option.none()
+  readonly context = Context.empty()
+  readonly links: Array<Tracer.SpanLink> = []
+  readonly sampled = true
+  readonly kind = "server"
+  readonly traceId = "native"
+  readonly spanId: string
+  status: Tracer.SpanStatus
+  private attrs: Map<string, unknown> | undefined = undefined
+  constructor(readonly name: string, startTime: bigint) {
+    this.spanId = (++spanIds).toString(16)
+    this.status = { _tag: "Started", startTime }
+  }
+  get attributes(): Map<string, unknown> {
+    return (this.attrs ??= new Map())
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+  event(): void {}
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+}

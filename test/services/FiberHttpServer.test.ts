@@ -1,0 +1,231 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Logger, Option, Ref, Schedule } from "effect"
+import * as LeakCheck from "../../src/domain/LeakCheck.js"
+import * as FiberHttpServer from "../../src/services/FiberHttpServer.js"
+import * as RawHttp from "../support/RawHttp.js"
+
+const reply = (port: number, path: string) =>
+  Effect.promise(() => RawHttp.once(port, RawHttp.get(path))).pipe(
+    Effect.map((o) => (o._tag === "Reply" ? { status: o.status, body: o.body === "" ? undefined : JSON.parse(o.body) } : o))
+  )
+
+/** Polls until `ok` holds (bounded, live clock). */
+const eventually = <A>(value: Effect.Effect<A>, ok: (a: A) => boolean) =>
+  value.pipe(
+    Effect.filterOrFail(ok, (a) => new Error(`condition not reached, last value ${JSON.stringify(a)}`)),
+    Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo("3 seconds")))
+  )
+
+describe("FiberHttpServer (one fiber per request)", () => {
+  it.live("a handler's reply is sent as JSON; outcomes count it", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        routes: [
+          FiberHttpServer.get("/a", (request) =>
+            Effect.succeed(FiberHttpServer.json({ path: request.path, q: request.query.get("q") }, 201, { "x-a": "1" })))
+        ]
+      })
+      expect(yield* reply(server.port, "/a?q=%C3%A9")).toEqual({ status: 201, body: { path: "/a", q: "é" } })
+      const head = yield* Effect.promise(() => RawHttp.once(server.port, RawHttp.get("/a")))
+      expect(head._tag === "Reply" && head.head).toMatch(/\r\nx-a: 1\r\n/)
+      expect(server.outcomes("/a")).toEqual({ replied: 2, deadline: 0, client: 0, shutdown: 0, failed: 0 })
+      expect(server.outcomes("/none")).toEqual({ replied: 0, deadline: 0, client: 0, shutdown: 0, failed: 0 })
+    }))))
+
+  it.live("a defect is a 500 with a JSON error and is logged; so is a reply that is not JSON; the server goes on", () =>
+    Effect.gen(function*() {
+      const logged = yield* Ref.make<Array<string>>([])
+      const logger = Logger.make(({ message }) => Effect.runSync(Ref.update(logged, (l) => [...l, String(message)])))
+      yield* LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+        const server = yield* FiberHttpServer.make({
+          port: 0,
+          host: "127.0.0.1",
+          routes: [
+            FiberHttpServer.get("/die", () => Effect.die(new Error("boom"))),
+            FiberHttpServer.get("/throw", (): Effect.Effect<FiberHttpServer.Reply> => {
+              throw new Error("thrown while building the effect")
+            }),
+            FiberHttpServer.get("/bigint", () => Effect.succeed(FiberHttpServer.json({ n: 1n }))),
+            FiberHttpServer.get("/ok", () => Effect.succeed(FiberHttpServer.json({ ok: true })))
+          ]
+        })
+        expect(yield* reply(server.port, "/die")).toEqual({ status: 500, body: { error: "internal error" } })
+        expect(yield* reply(server.port, "/throw")).toEqual({ status: 500, body: { error: "internal error" } })
+        expect(yield* reply(server.port, "/bigint")).toEqual({
+          status: 500,
+          body: { error: "internal error: reply is not JSON" }
+        })
+        expect(yield* reply(server.port, "/ok")).toEqual({ status: 200, body: { ok: true } })
+        expect(server.outcomes("/die").failed).toBe(1)
+        expect(server.outcomes("/throw").failed).toBe(1)
+      })).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger))))
+      const lines = (yield* Ref.get(logged)).join("\n")
+      expect(lines).toContain("GET /die: request failed")
+      expect(lines).toContain("GET /throw: request failed")
+    }))
+
+  it.live("the deadline interrupts the handler's fiber (interruptedBy says so) and sends deadline.reply", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const why = yield* Deferred.make<string | undefined>()
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        deadline: { after: "50 millis", reply: (r) => FiberHttpServer.json({ late: r.path }, 504) },
+        routes: [
+          FiberHttpServer.get("/slow", () =>
+            Effect.never.pipe(
+              Effect.onInterrupt((ids) => Deferred.succeed(why, FiberHttpServer.interruptedBy(ids)))
+            ))
+        ]
+      })
+      const start = Date.now()
+      expect(yield* reply(server.port, "/slow")).toEqual({ status: 504, body: { late: "/slow" } })
+      expect(Date.now() - start).toBeLessThan(1_000)
+      expect(yield* Deferred.await(why)).toBe("deadline")
+      expect(server.outcomes("/slow")).toMatchObject({ deadline: 1, replied: 0 })
+      expect(server.inFlight()).toBe(0)
+    }))))
+
+  it.live("a reply made after the deadline but before its timer could fire is sent; deadlineExceeded tells the handler it is late", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        deadline: { after: "30 millis", reply: () => FiberHttpServer.json({ late: true }, 504) },
+        routes: [
+          FiberHttpServer.get("/busy", (request) =>
+            Effect.sync(() => {
+              const before = request.deadlineExceeded
+              const until = Date.now() + 60
+              while (Date.now() < until) {
+                // the event loop is blocked: the deadline's timer cannot fire
+              }
+              return FiberHttpServer.json({ before, after: request.deadlineExceeded })
+            }))
+        ]
+      })
+      expect(yield* reply(server.port, "/busy")).toEqual({ status: 200, body: { before: false, after: true } })
+      expect(server.outcomes("/busy")).toMatchObject({ replied: 1, deadline: 0 })
+    }))))
+
+  it.live("a client that hangs up interrupts the fiber (interruptedBy 'client'); nothing is written", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const why = yield* Deferred.make<string | undefined>()
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        routes: [
+          FiberHttpServer.get("/hang", () =>
+            Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(
+              Effect.onInterrupt((ids) => Deferred.succeed(why, FiberHttpServer.interruptedBy(ids)))
+            ))
+        ]
+      })
+      const conn = yield* Effect.promise(() => RawHttp.open(server.port))
+      yield* Effect.promise(() => conn.send(RawHttp.get("/hang")))
+      yield* Deferred.await(started)
+      expect(server.inFlight()).toBe(1)
+      conn.destroy()
+      expect(yield* Deferred.await(why)).toBe("client")
+      yield* eventually(Effect.sync(() => server.outcomes("/hang")), (o) => o.client === 1)
+      expect(server.inFlight()).toBe(0)
+      expect((yield* Effect.promise(() => conn.ended)).statuses).toEqual([])
+    }))))
+
+  it.live("a handler that interrupts itself is a 503 (counted as failed)", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        routes: [FiberHttpServer.get("/quit", () => Effect.interrupt)]
+      })
+      expect(yield* reply(server.port, "/quit")).toEqual({ status: 503, body: { error: "request interrupted" } })
+      expect(server.outcomes("/quit")).toMatchObject({ failed: 1 })
+    }))))
+
+  it.live("routes: exact paths, any method, HEAD served by GET, 405 lists every method of the path", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const ok = (what: string) => () => Effect.succeed(FiberHttpServer.json({ what }))
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        routes: [
+          FiberHttpServer.get("/r", ok("get")),
+          FiberHttpServer.route("delete", "/r", ok("delete")),
+          FiberHttpServer.route("POST", "/p", ok("post"))
+        ]
+      })
+      const send = (method: string, path: string) =>
+        Effect.promise(() => RawHttp.once(server.port, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`))
+      expect(yield* send("DELETE", "/r")).toMatchObject({ status: 200, body: "{\"what\":\"delete\"}" })
+      expect(yield* send("HEAD", "/r")).toMatchObject({ status: 200, body: "" })
+      expect(yield* send("PUT", "/r")).toMatchObject({ status: 405, head: expect.stringMatching(/\r\nallow: GET, HEAD, DELETE\r\n/) })
+      expect(yield* send("GET", "/p")).toMatchObject({ status: 405, head: expect.stringMatching(/\r\nallow: POST\r\n/) })
+      expect(yield* send("GET", "/r/")).toMatchObject({ status: 404 })
+    }))))
+
+  it.live("a port in use is a FiberHttpServerError with reason Listen", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const first = yield* FiberHttpServer.make({ port: 0, host: "127.0.0.1", routes: [] })
+      const e = yield* Effect.flip(FiberHttpServer.make({ port: first.port, host: "127.0.0.1", routes: [] }))
+      expect(e.reason).toBe("Listen")
+      expect(e.message).toMatch(new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${first.port}: .*EADDRINUSE`))
+    })))
+
+  it.live("shutdown: a request still running when the grace ends is interrupted (interruptedBy 'shutdown') and answered 503", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const why = yield* Deferred.make<string | undefined>()
+      const started = yield* Deferred.make<void>()
+      const outcome = yield* Effect.scoped(Effect.gen(function*() {
+        const server = yield* FiberHttpServer.make({
+          port: 0,
+          host: "127.0.0.1",
+          grace: "50 millis",
+          routes: [
+            FiberHttpServer.get("/long", () =>
+              Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(
+                Effect.onInterrupt((ids) => Deferred.succeed(why, FiberHttpServer.interruptedBy(ids)))
+              ))
+          ]
+        })
+        const sent = yield* Effect.promise(() => RawHttp.fresh(server.port, 1, () => RawHttp.get("/long")))
+        yield* Deferred.await(started)
+        return { sent, server }
+      }))
+      // the scope has closed: the request was answered, and counted
+      expect(yield* Deferred.await(why)).toBe("shutdown")
+      const [o] = yield* Effect.promise(() => outcome.sent.outcomes)
+      expect(o).toMatchObject({ _tag: "Reply", status: 503, body: "{\"error\":\"server shutting down\"}" })
+      expect(outcome.server.outcomes("/long")).toMatchObject({ shutdown: 1 })
+      expect(Option.some(outcome.server.inFlight())).toEqual(Option.some(0))
+    })))
+
+  it.live("many requests at once, some hanging up, some past the deadline: each settles once, no fiber is left", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        deadline: { after: "1 second", reply: () => FiberHttpServer.json({ late: true }, 504) },
+        routes: [
+          FiberHttpServer.get("/w", (request) =>
+            Effect.as(Effect.sleep(Number(request.query.get("ms"))), FiberHttpServer.json({ ok: true })))
+        ]
+      })
+      const n = 120 // every 3rd request is slow (past the deadline); every 15th client hangs up first
+      const total = (o: FiberHttpServer.Outcomes) => o.replied + o.deadline + o.client + o.shutdown + o.failed
+      const conns = yield* Effect.promise(() => Promise.all(Array.from({ length: n }, () => RawHttp.open(server.port))))
+      yield* Effect.promise(() => Promise.all(conns.map((c, i) => c.send(RawHttp.get(`/w?ms=${i % 3 === 0 ? 5000 : i % 7}`)))))
+      yield* eventually(Effect.sync(() => server.outcomes("/w")), (o) => total(o) + server.inFlight() === n)
+      conns.forEach((c, i) => i % 15 === 0 && c.destroy())
+      const seen = yield* Effect.promise(() => Promise.all(conns.map((c) => c.ended)))
+      const o = yield* eventually(Effect.sync(() => server.outcomes("/w")), (o) => total(o) === n)
+      expect(o).toEqual({ replied: 80, deadline: 32, client: 8, shutdown: 0, failed: 0 })
+      expect(seen.map((s) => s.statuses)).toEqual(
+        conns.map((_, i) => (i % 15 === 0 ? [] : i % 3 === 0 ? [504] : [200]))
+      )
+      expect(server.inFlight()).toBe(0)
+    }))))
+})
