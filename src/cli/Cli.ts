@@ -10,6 +10,7 @@ import { badInput, CliExit } from "./CliExit.js"
 import { withCliConsole } from "./Console.js"
 import { defaultJob, fetchCommands } from "./FetchCommand.js"
 import * as DemoCommand from "./DemoCommand.js"
+import * as RunnerCommand from "./RunnerCommand.js"
 import * as ServeCommand from "./ServeCommand.js"
 import * as SquaresCommand from "./SquaresCommand.js"
 
@@ -20,7 +21,8 @@ const subcommands: ReadonlyArray<AnyCommand> = [
   ...fetchCommands,
   SquaresCommand.command,
   DemoCommand.command,
-  ServeCommand.command
+  ServeCommand.command,
+  RunnerCommand.command
 ]
 
 // With no command: the main job on the embedded demo server.

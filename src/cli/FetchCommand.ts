@@ -16,6 +16,7 @@ import { first } from "../programs/first.js"
 import * as DemoServer from "../services/DemoServer.js"
 import * as UrlFetcher from "../services/UrlFetcher.js"
 import { badInput, CliExit } from "./CliExit.js"
+import * as ClusterFetch from "./ClusterFetch.js"
 import type { Format } from "./FetchOutput.js"
 import { endProgress, formatOutcome, printer, printSummary, resolveFormat, toJson } from "./FetchOutput.js"
 
@@ -129,12 +130,12 @@ const take = Options.integer("take").pipe(
   Options.optional
 )
 
-export const fetchCommand = Command.make("fetch", { ...common, take }, (c) =>
+export const fetchCommand = Command.make("fetch", { ...common, take, ...ClusterFetch.options }, (c) =>
   Effect.gen(function*() {
     const { format: fmt, options, urls } = yield* parseCommon(c)
     const n = Option.getOrUndefined(c.take)
     if (n !== undefined && n < 1) return yield* badInput(`invalid --take: expected an integer >= 1, got ${n}`)
-    const { summary } = yield* streamBatch(urls, n === undefined ? options : { ...options, take: n }, fmt)
+    const { summary } = yield* ClusterFetch.provide(c, streamBatch(urls, n === undefined ? options : { ...options, take: n }, fmt))
     if (summary.failed > 0) return yield* new CliExit({ code: 1, message: "" })
   })).pipe(Command.withDescription("Fetch URLs concurrently; stream results as they complete, then a summary."))
 

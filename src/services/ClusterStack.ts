@@ -29,7 +29,7 @@ import type * as SocketServer from "@effect/platform/SocketServer"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Cause, Data, Duration, Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
+import { Cause, Data, Duration, Effect, FiberRef, HashSet, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import * as PeerWatch from "./PeerWatch.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -177,14 +177,16 @@ const storage: Layer.Layer<
  */
 const logger = (prefix: string) =>
   Layer.merge(
-    Logger.replace(
-      Logger.defaultLogger,
-      Logger.make(({ cause, logLevel, message }) => {
-        const text = (Array.isArray(message) ? message : [message]).map((m) => typeof m === "string" ? m : JSON.stringify(m)).join(" ")
+    // Replace every logger (the runtime's pretty one writes to stdout), not only the default one.
+    Layer.scopedDiscard(Effect.locallyScopedWith(FiberRef.currentLoggers, () =>
+      HashSet.make(Logger.make<unknown, void>(({ cause, logLevel, message }) => {
+        const text = (Array.isArray(message) ? message : [message])
+          .map((m) => typeof m === "string" ? m : JSON.stringify(m))
+          .join(" ")
         const why = Cause.isEmpty(cause) ? "" : `: ${Cause.pretty(cause).split("\n")[0]}`
         process.stderr.write(`${prefix}: ${logLevel.label.toLowerCase()}: ${text}${why}\n`)
-      })
-    ),
+      }))
+    )),
     Logger.minimumLogLevel(process.env["LEAKPROOF_DEBUG"] ? LogLevel.Debug : LogLevel.Warning)
   )
 

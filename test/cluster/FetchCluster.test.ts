@@ -4,7 +4,7 @@
  */
 import * as TestRunner from "@effect/cluster/TestRunner"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Effect, Layer } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import type { FetchOutcome } from "../../src/domain/FetchOutcome.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
@@ -88,7 +88,6 @@ describe("FetchBatch entity on the in-memory cluster", () => {
     Effect.gen(function*() {
       const server = yield* FaultServer.start
       const urls = [server.url("/ok/1"), server.url("/hang"), server.url("/ok/2"), server.url("/ok/3")]
-      const job = "cancel-then-resubmit"
       const options = { retries: 0, timeout: "5 seconds" } as const
       const first = yield* LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
         const fetcher = yield* UrlFetcher.UrlFetcher
