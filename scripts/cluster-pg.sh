@@ -47,7 +47,7 @@ start() {
   read -r version name port status < <(cluster_line)
   local how=running
   if [ "$status" != online ]; then
-    pg_ctlcluster "$version" "$name" start >&2 || fail "pg_ctlcluster $version $name start failed (see /var/log/postgresql/)"
+    pg_ctlcluster "$version" "$name" start >&2 9>&- || fail "pg_ctlcluster $version $name start failed (see /var/log/postgresql/)"
     how=started
   fi
   for _ in $(seq 1 50); do
