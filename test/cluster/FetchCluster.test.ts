@@ -4,9 +4,11 @@
  */
 import * as TestRunner from "@effect/cluster/TestRunner"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Either, FastCheck as fc, Layer } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
+import * as FetchBatch from "../../src/domain/FetchBatch.js"
 import type { FetchOutcome } from "../../src/domain/FetchOutcome.js"
+import { Fetched, FetchError, makeOptions } from "../../src/domain/FetchOutcome.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import * as FetchClusterClient from "../../src/services/FetchClusterClient.js"
 import * as FetchRunner from "../../src/services/FetchRunner.js"
@@ -53,7 +55,7 @@ describe("FetchBatch entity on the in-memory cluster", () => {
         "not-a-url",
         server.url("/ok/0") // twice in one job
       ]
-      const options = { retries: 1, retryBase: "1 millis", timeout: "300 millis", maxBodyBytes: 100_000 } as const
+      const options = { retries: 1, retryBase: "1 millis", timeout: "1 second", maxBodyBytes: 100_000 } as const
       const stats: FetchRunner.Stats = { batches: 0, urls: 0 }
       const remote = yield* LeakCheck.verifyNone(collect(urls, options)).pipe(
         Effect.provide(clusterLayer(stats, { batchSize: 3, batches: 2 }))
@@ -108,4 +110,73 @@ describe("FetchBatch entity on the in-memory cluster", () => {
       // batch 0 (/ok/1, /hang) was cancelled and is fetched again; batch 1 comes from storage
       expect(server.received.slice(before).sort()).toEqual(["/hang", "/ok/1"])
     }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { job: "cancel-then-resubmit", batchSize: 2, batches: 2 }))))
+
+  it.scopedLive("a deadline cuts the batches on the runners; resubmitting the job fetches only what the deadline cut", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const urls = [server.url("/ok/1"), server.url("/ok/2"), server.url("/hang"), server.url("/ok/3")]
+      const first = yield* LeakCheck.verifyNone(collect(urls, { retries: 0, timeout: "10 seconds", deadline: "400 millis" }))
+      expect(first.map((o) => o.url).sort()).toEqual([server.url("/ok/1"), server.url("/ok/2"), server.url("/ok/3")])
+      const deadline = Date.now() + 5_000
+      while (!server.aborted.includes("/hang") && Date.now() < deadline) yield* Effect.sleep("5 millis")
+      expect(server.aborted).toContain("/hang") // the runner gave up on it at the deadline
+      const before = server.received.length
+      const second = yield* collect(urls, { retries: 0, timeout: "200 millis" })
+      expect(byUrl(second).map((o) => "reason" in o ? o.reason : o.status)).toEqual(["Timeout", 200, 200, 200])
+      expect(server.received.slice(before).sort()).toEqual(["/hang", "/ok/3"])
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { job: "deadline-then-resubmit", batchSize: 2, batches: 2 }))))
+
+  it.scopedLive("get: one URL through the cluster, a FetchError in the error channel", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const ok = yield* fetcher.get(server.url("/ok/9"))
+      expect([ok.status, ok.body.length]).toEqual([200, 4])
+      const err = yield* Effect.flip(fetcher.get(server.url("/status/404"), { retries: 3 }))
+      expect([err._tag, err._tag === "FetchError" && err.reason, err._tag === "FetchError" && err.attempts]).toEqual(["FetchError", "Status", 1])
+      const bad = yield* Effect.flip(fetcher.get(server.url("/ok/1"), { concurrency: 0 }))
+      expect(bad._tag).toBe("InvalidFetchOptions")
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, {}))))
+
+  it.live.prop(
+    "any batch size and window: every URL, repeats included, gets exactly one outcome",
+    [fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 4 })],
+    ([ids, batchSize, batches]) =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* FaultServer.start
+        const urls = ids.map((i) => i === 0 ? "bad url" : server.url(i % 5 === 0 ? `/status/503` : `/ok/${i}`))
+        const got = yield* collect(urls, { retries: 0 }).pipe(
+          Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize, batches, job: `prop-${Math.random()}` }))
+        )
+        expect(got.map((o) => o.url).sort()).toEqual([...urls].sort())
+      })),
+    { fastCheck: { numRuns: 8 } }
+  )
+})
+
+describe("FetchBatch and the job id (pure)", () => {
+  it.prop("toWire then fromWire keeps what is printed", [fc.integer({ min: 0, max: 5_000_000 }), fc.integer({ min: 100, max: 599 })], ([bytes, status]) => {
+    const f = new Fetched({ url: "u", status, body: new Uint8Array(bytes), durationMs: 12.5, attempts: 2 })
+    const back = FetchBatch.fromWire("u", FetchBatch.toWire(3, f))
+    expect(FetchBatch.toWire(0, back)).toEqual(FetchBatch.toWire(0, f))
+    const e = new FetchError({ url: "u", reason: "Status", status, detail: `HTTP ${status}`, attempts: 3 })
+    const eBack = FetchBatch.fromWire("u", FetchBatch.toWire(1, e))
+    expect([eBack._tag, { ...eBack }]).toEqual(["FetchError", { ...e }])
+  })
+
+  it.prop("chunk covers every URL once, in order, in batches of at most the size", [fc.array(fc.string(), { maxLength: 50 }), fc.integer({ min: 1, max: 60 })], ([urls, size]) => {
+    const batches = FetchBatch.chunk(urls, size)
+    expect(batches.flat()).toEqual(urls)
+    expect(batches.every((b) => b.length >= 1 && b.length <= size)).toBe(true)
+  })
+
+  it("the job id depends on the URLs and the options that shape outcomes, not on concurrency or the deadline", () => {
+    const o = Either.getOrThrow(makeOptions({}))
+    const id = FetchClusterClient.jobId(["a", "b"], o, 100)
+    expect(FetchClusterClient.jobId(["a", "b"], { ...o, concurrency: 99, deadline: Duration.seconds(3) }, 100)).toBe(id)
+    expect(FetchClusterClient.jobId(["b", "a"], o, 100)).not.toBe(id)
+    expect(FetchClusterClient.jobId(["a", "b"], { ...o, retries: 0 }, 100)).not.toBe(id)
+    expect(FetchClusterClient.jobId(["a", "b"], o, 50)).not.toBe(id)
+    expect(FetchClusterClient.jobId(["ab"], o, 100)).not.toBe(FetchClusterClient.jobId(["a", "b"], o, 100))
+  })
 })
