@@ -12,6 +12,7 @@ const benches: ReadonlyArray<string> = [
   "fetch",
   "pool",
   "serve",
+  "cluster",
 ]
 
 const wanted = process.argv.slice(2)

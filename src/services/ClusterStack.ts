@@ -255,13 +255,16 @@ export const runner = (
 
 /**
  * A client-only member: sends messages to entities on the runners, stores them in PostgreSQL
- * first (persisted messages), owns no shards. Fails with `DatabaseError`.
+ * first (persisted messages), owns no shards. Also gives the runner table (`RunnerStorage`), so a
+ * client can tell its user that no runner is up. Fails with `DatabaseError`.
  * @since 0.1.0
  */
-export const client = (db: string): Layer.Layer<Sharding.Sharding | Runners.Runners, DatabaseError> =>
+export const client = (
+  db: string
+): Layer.Layer<Sharding.Sharding | Runners.Runners | RunnerStorage.RunnerStorage, DatabaseError> =>
   SocketRunner.layerClientOnly.pipe(
     Layer.provide(NodeClusterSocket.layerClientProtocol),
-    Layer.provide(storage),
+    Layer.provideMerge(storage),
     Layer.provide(ShardingConfig.layer({ ...timings, runnerAddress: Option.none() })),
     Layer.provide(serialization),
     Layer.provide(pgLayer(db)),

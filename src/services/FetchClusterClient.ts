@@ -21,8 +21,9 @@
  * @since 0.1.0
  */
 import * as ClusterError from "@effect/cluster/ClusterError"
+import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import type * as Sharding from "@effect/cluster/Sharding"
-import { Cause, Clock, Data, Duration, Effect, Exit, Layer, Option, Schedule, Scope, Stream } from "effect"
+import { Cause, Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Schedule, Scope, Stream } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import * as Chan from "../domain/Chan.js"
 import type { BatchReply } from "../domain/FetchBatch.js"
@@ -188,7 +189,19 @@ export const layer = (
       yield* Effect.addFinalizer((exit) =>
         Scope.close(scope, exit).pipe(Effect.interruptible, Effect.disconnect, Effect.timeout("5 seconds"), Effect.ignore)
       )
-      const inner = Layer.effect(UrlFetcher.UrlFetcher, make(options)).pipe(Layer.provide(ClusterStack.client(db)))
-      return yield* Layer.buildWithScope(inner, scope)
+      const inner = Layer.effect(UrlFetcher.UrlFetcher, make(options)).pipe(Layer.provideMerge(ClusterStack.client(db)))
+      const context = yield* Layer.buildWithScope(inner, scope)
+      // A job with no runner waits for one (its batches are stored): say so instead of hanging.
+      const runners = yield* Context.get(context, RunnerStorage.RunnerStorage).getRunners.pipe(
+        Effect.orElseSucceed(() => [[undefined, true]] as const)
+      )
+      if (!runners.some(([, healthy]) => healthy)) {
+        yield* Effect.sync(() =>
+          process.stderr.write(
+            "leakproof: cluster: no runner is up; the job waits for one ('leakproof runner --port P --db URL')\n"
+          )
+        )
+      }
+      return Context.pick(UrlFetcher.UrlFetcher)(context)
     })
   )

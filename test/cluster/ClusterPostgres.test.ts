@@ -167,6 +167,18 @@ describe("leakproof fetch --cluster against runner processes", () => {
     }
   }, 60_000)
 
+  it("with no runner up, the client says so, and a deadline still ends the job", async () => {
+    const empty = await Harness.createDatabase(pg!.adminUrl, `${dbName}_empty`)
+    try {
+      const r = await runCli(["fetch", "--cluster", "--db", empty, "--deadline", "1s", "--format", "ndjson", "http://127.0.0.1:1/a", "http://127.0.0.1:1/b"], { timeoutMs: 30_000 })
+      expect(r.stderr).toContain("leakproof: cluster: no runner is up; the job waits for one ('leakproof runner --port P --db URL')")
+      expect(r.stderr).toMatch(/summary: 2 URLs: 0 succeeded, 0 failed, 2 cancelled/)
+      expect(r.stdout).toBe("")
+    } finally {
+      await Harness.dropDatabase(pg!.adminUrl, `${dbName}_empty`)
+    }
+  }, 60_000)
+
   it("a runner that cannot listen: one line, exit code 1", async () => {
     const port = await Harness.freePort()
     const blocker = http.createServer()
@@ -245,6 +257,6 @@ describe("fetch on two runner processes over PostgreSQL", () => {
       expect(yield* Effect.promise(() => Harness.stop(survivor, "SIGTERM"))).toBe(0)
       expect(survivor.stdout()).toMatch(/stopped after \d+ batches/)
       expect(yield* Effect.promise(() => victim.exited)).toBe(128 + 9)
-      console.log(`cluster kill test: ${n} URLs, ${twice} fetched twice, 0 lost, failover ${Math.round(failoverMs)} ms`)
+      console.log(`cluster kill test: ${n} URLs, ${twice} fetched twice, 0 lost, failover ${Math.round(failoverMs)} ms; ${survivor.stdout().split("\n").filter((l) => l.includes("stopped")).join("")}`)
     }), 120_000)
 })
