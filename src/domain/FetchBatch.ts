@@ -27,7 +27,7 @@ import { Fetched, FetchError } from "./FetchOutcome.js"
 // ---------------------------------------------------------------------------------------------
 
 /**
- * `FetchOptions` as plain numbers. `deadlineAt` is the batch's absolute deadline (ms since the
+ * `FetchOptions` as plain numbers (Go: the options struct a job-queue message carries). `deadlineAt` is the batch's absolute deadline (ms since the
  * epoch, the client's clock): a runner that starts a batch late gives it only the time left.
  * @since 0.1.0
  */
@@ -67,7 +67,8 @@ export const toWireOptions = (o: FetchOptions, now: number): WireOptions => ({
 const reasons = ["InvalidUrl", "Transport", "Status", "Timeout", "BodyTooLarge"] as const
 
 /**
- * One URL's outcome as the runner sends it back: `i` is the URL's index in its batch.
+ * One URL's outcome as the runner sends it back (Go: a `Result` struct without the body): `i` is the
+ * URL's index in its batch.
  * @since 0.1.0
  */
 export const WireOutcome = Schema.Union(
@@ -218,7 +219,7 @@ export const FetchRpc = Rpc.make("Fetch", {
 export const FetchBatch = Entity.make("leakproof/FetchBatch", [FetchRpc]).annotateRpcs(ClusterSchema.Persisted, true)
 
 /**
- * Cuts `urls` into batches of at most `size`.
+ * Cuts `urls` into batches of at most `size` (Go: slicing `urls[i:i+size]`), in order.
  * @since 0.1.0
  */
 export const chunk = (urls: ReadonlyArray<string>, size: number): ReadonlyArray<ReadonlyArray<string>> => {

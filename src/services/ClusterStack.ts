@@ -37,8 +37,8 @@ import * as PeerWatch from "./PeerWatch.js"
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The sharding settings every leakproof process uses (runners and clients must agree on
- * `shardsPerGroup`). Defaults in parentheses are the library's.
+ * The sharding settings every leakproof process uses (Go analogue: the lease and heartbeat settings of a
+ * membership library; runners and clients must agree on `shardsPerGroup`). Defaults in parentheses are the library's.
  * @since 0.1.0
  */
 export const timings: Partial<ShardingConfig.ShardingConfig["Type"]> = {
@@ -222,7 +222,7 @@ export interface RunnerOptions {
 const serialization = RpcSerialization.layerMsgPack
 
 /**
- * A runner: listens on `host:port` for other processes, takes its share of the shards, runs the
+ * A runner (Go analogue: a worker process joining the pool): listens on `host:port` for other processes, takes its share of the shards, runs the
  * entities registered on it, and pings its peers. Closing the layer is the graceful shutdown:
  * entities get `entityTerminationTimeout` to finish, then the shards are released.
  * Fails with `DatabaseError` (no database) or `SocketServerError` (cannot listen).
@@ -254,7 +254,7 @@ export const runner = (
 }
 
 /**
- * A client-only member: sends messages to entities on the runners, stores them in PostgreSQL
+ * A client-only member (Go analogue: the producer side of a job queue): sends messages to entities on the runners, stores them in PostgreSQL
  * first (persisted messages), owns no shards. Also gives the runner table (`RunnerStorage`), so a
  * client can tell its user that no runner is up. Fails with `DatabaseError`.
  * @since 0.1.0

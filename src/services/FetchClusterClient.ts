@@ -88,7 +88,9 @@ const retrySchedule = Schedule.exponential("200 millis").pipe(
 )
 
 /**
- * A `UrlFetcher` on the cluster (needs `Sharding`: `layer` provides a client-only member).
+ * A `UrlFetcher` on the cluster (Go analogue: Kata 17's `Fetch(ctx, urls) <-chan Result` backed by a
+ * durable job queue; needs `Sharding`, which `layer` provides as a client-only member). Defaults:
+ * 100 URLs per batch, 4 batches in flight.
  * `fetch` forks its batch senders into the caller's scope; leaving the scope interrupts them,
  * which sends an interrupt to each batch in flight: the runner aborts its requests.
  * @since 0.1.0

@@ -36,8 +36,9 @@ interface Request {
 }
 
 /**
- * Fetches one batch: every URL gets one outcome, in completion order, except those cut off by the
- * batch's deadline. Fails with `InvalidBatch` for options `UrlFetcher` rejects.
+ * Fetches one batch (Go analogue: the worker's handler for one job): every URL gets one outcome, in completion order, except those cut off by the
+ * batch's deadline. Fails with `InvalidBatch` for options `UrlFetcher` rejects. Interrupting it
+ * aborts every request in flight (`UrlFetcher`'s scope closes).
  * @since 0.1.0
  */
 export const fetchBatch = (
