@@ -258,7 +258,7 @@ describe("fetch on two runner processes over PostgreSQL", () => {
       expect(survivor.stdout()).toMatch(/stopped after \d+ batches/)
       // stdout is the runner's own lines only; the library's logs (the peer's death) go to stderr
       expect(survivor.stdout().trim().split("\n").filter((l) => !/^leakproof runner 127\.0\.0\.1:\d+: (ready|SIGTERM|stopped)/.test(l))).toEqual([])
-      expect(survivor.stderr()).toMatch(/warning: runner 127\.0\.0\.1:\d+ does not answer: marked unhealthy, its shards move/)
+      expect(survivor.stderr()).toMatch(/warn: runner 127\.0\.0\.1:\d+ does not answer: marked unhealthy, its shards move/)
       expect(yield* Effect.promise(() => victim.exited)).toBe(128 + 9)
       console.log(`cluster kill test: ${n} URLs, ${twice} fetched twice, 0 lost, failover ${Math.round(failoverMs)} ms; ${survivor.stdout().split("\n").filter((l) => l.includes("stopped")).join("")}`)
     }), 120_000)
