@@ -1,0 +1,229 @@
+/**
+ * The fetch job's wire protocol for scale-out: a job is cut into batches of URLs, each batch is one
+ * persisted message to one `FetchBatch` entity on some runner, and the reply carries one small
+ * outcome per URL (what the CLI prints: status, byte count, duration, attempts or error reason and
+ * detail), never a body.
+ *
+ * Why batches: a cluster message costs ~25-30 ms of CPU (client + runner + PostgreSQL) whatever it
+ * carries, a fetch ~2.5 ms; one message per 100 URLs keeps the cluster's share near 10%.
+ *
+ * Identity: the message's primary key is `job/batch#generation`, so a resubmitted job (same job id)
+ * is answered from storage and does no work twice. A stored reply is final, with one exception the
+ * client handles: a batch that an earlier run cancelled (Ctrl-C, `--take`, a deadline) is asked
+ * again under the next generation, because "cancelled" was that run's decision, not the URL's
+ * outcome.
+ *
+ * @since 0.1.0
+ */
+import * as ClusterSchema from "@effect/cluster/ClusterSchema"
+import * as Entity from "@effect/cluster/Entity"
+import * as Rpc from "@effect/rpc/Rpc"
+import { Duration, Schema } from "effect"
+import type { FetchOptions, FetchOutcome } from "./FetchOutcome.js"
+import { Fetched, FetchError } from "./FetchOutcome.js"
+
+// ---------------------------------------------------------------------------------------------
+// Options on the wire (durations as milliseconds; the deadline as an absolute time)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `FetchOptions` as plain numbers (Go: the options struct a job-queue message carries). `deadlineAt` is the batch's absolute deadline (ms since the
+ * epoch, the client's clock): a runner that starts a batch late gives it only the time left.
+ * @since 0.1.0
+ */
+export const WireOptions = Schema.Struct({
+  concurrency: Schema.Int,
+  timeoutMs: Schema.Number,
+  retries: Schema.Int,
+  retryBaseMs: Schema.Number,
+  maxBodyBytes: Schema.Int,
+  maxRedirects: Schema.Int,
+  userAgent: Schema.String,
+  deadlineAt: Schema.optional(Schema.Number)
+})
+
+/** @since 0.1.0 */
+export type WireOptions = typeof WireOptions.Type
+
+/**
+ * Validated options to the wire; `deadlineAt` is `now + deadline` when the batch has one.
+ * @since 0.1.0
+ */
+export const toWireOptions = (o: FetchOptions, now: number): WireOptions => ({
+  concurrency: o.concurrency,
+  timeoutMs: Duration.toMillis(o.timeout),
+  retries: o.retries,
+  retryBaseMs: Duration.toMillis(o.retryBase),
+  maxBodyBytes: o.maxBodyBytes,
+  maxRedirects: o.maxRedirects,
+  userAgent: o.userAgent,
+  ...(o.deadline === undefined ? {} : { deadlineAt: now + Duration.toMillis(o.deadline) })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes on the wire: the URL is the batch's `i`-th, so it is not repeated
+// ---------------------------------------------------------------------------------------------
+
+const reasons = ["InvalidUrl", "Transport", "Status", "Timeout", "BodyTooLarge"] as const
+
+/**
+ * One URL's outcome as the runner sends it back (Go: a `Result` struct without the body): `i` is the
+ * URL's index in its batch.
+ * @since 0.1.0
+ */
+export const WireOutcome = Schema.Union(
+  Schema.TaggedStruct("Fetched", {
+    i: Schema.Int,
+    status: Schema.Int,
+    bytes: Schema.Int,
+    durationMs: Schema.Number,
+    attempts: Schema.Int
+  }),
+  Schema.TaggedStruct("FetchError", {
+    i: Schema.Int,
+    reason: Schema.Literal(...reasons),
+    detail: Schema.String,
+    status: Schema.optional(Schema.Int),
+    attempts: Schema.Int
+  })
+)
+
+/** @since 0.1.0 */
+export type WireOutcome = typeof WireOutcome.Type
+
+/**
+ * A body's size without assuming how `Fetched` holds it (bytes in memory, or only a count).
+ * @since 0.1.0
+ */
+export const bytesOf = (f: Fetched): number => {
+  const r = f as unknown as { readonly bytes?: number; readonly body?: { readonly length: number } }
+  return typeof r.bytes === "number" ? r.bytes : r.body?.length ?? 0
+}
+
+/**
+ * The outcome of `urls[i]` for the wire: no body, only what is printed.
+ * @since 0.1.0
+ */
+export const toWire = (i: number, o: FetchOutcome): WireOutcome =>
+  o._tag === "Fetched"
+    ? { _tag: "Fetched", i, status: o.status, bytes: bytesOf(o), durationMs: o.durationMs, attempts: o.attempts }
+    : {
+      _tag: "FetchError",
+      i,
+      reason: o.reason,
+      detail: o.detail,
+      ...(o.status === undefined ? {} : { status: o.status }),
+      attempts: o.attempts
+    }
+
+// The cluster does not ship bodies. A `Fetched` rebuilt on the client needs a `body` whose length
+// is the byte count (that is what is printed): a view of one shared, zero-filled buffer, grown on
+// demand (large zero allocations are lazily committed pages, so this costs nothing per outcome).
+let zeros = new Uint8Array(64 * 1024)
+const placeholderBody = (bytes: number): Uint8Array => {
+  if (bytes > zeros.length) zeros = new Uint8Array(Math.max(bytes, zeros.length * 2))
+  return zeros.subarray(0, bytes)
+}
+
+/**
+ * Back to a `FetchOutcome` for `url`. A `Fetched` has the right body length but not the bytes
+ * (they stay on the runner); everything else is exactly what the runner's `UrlFetcher` produced.
+ * @since 0.1.0
+ */
+export const fromWire = (url: string, w: WireOutcome): FetchOutcome =>
+  w._tag === "Fetched"
+    ? new Fetched({ url, status: w.status, body: placeholderBody(w.bytes), durationMs: w.durationMs, attempts: w.attempts })
+    : new FetchError({
+      url,
+      reason: w.reason,
+      detail: w.detail,
+      ...(w.status === undefined ? {} : { status: w.status }),
+      attempts: w.attempts
+    })
+
+// ---------------------------------------------------------------------------------------------
+// The entity
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What a batch came to. `run` echoes the request's run id, so a client can tell a reply stored by
+ * an earlier run of the same job; `outcomes` are in completion order; URLs without an outcome were
+ * cut off by the deadline; `runner` is the runner that did the work.
+ * @since 0.1.0
+ */
+export class BatchReply extends Schema.Class<BatchReply>("leakproof/BatchReply")({
+  run: Schema.String,
+  runner: Schema.String,
+  outcomes: Schema.Array(WireOutcome)
+}) {}
+
+/**
+ * The options a runner received could not be used (a client of another version). A typed failure
+ * is stored as the batch's final reply, which is right here: the same request gives the same answer.
+ * @since 0.1.0
+ */
+export class InvalidBatch extends Schema.TaggedError<InvalidBatch>()("InvalidBatch", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `invalid batch: ${this.detail}`
+  }
+}
+
+/**
+ * The batch request's fields: `job` names the job (resubmitting it reuses stored replies), `batch`
+ * is the index of this batch in the job, `generation` is bumped when an earlier run cancelled the
+ * batch, and `run` identifies the client run (not part of the key).
+ * @since 0.1.0
+ */
+export const BatchRequest = {
+  job: Schema.String,
+  batch: Schema.Int,
+  generation: Schema.Int,
+  run: Schema.String,
+  urls: Schema.Array(Schema.String),
+  options: WireOptions
+}
+
+/**
+ * The primary key of a batch request: one stored request and reply per job, batch and generation.
+ * @since 0.1.0
+ */
+export const primaryKey = (r: { readonly job: string; readonly batch: number; readonly generation: number }): string =>
+  `${r.job}/${r.batch}#${r.generation}`
+
+/**
+ * The entity id of a batch: one entity per batch spreads a job over every shard (and so every
+ * runner); the id stays the same across generations.
+ * @since 0.1.0
+ */
+export const entityId = (job: string, batch: number): string => `${job}/${batch}`
+
+/**
+ * `Fetch`: fetch a batch of URLs with `UrlFetcher` on a runner. Persisted: the client stores the
+ * request before sending it, so a runner that dies loses nothing (another runner redoes the batch:
+ * at-least-once), and a resubmitted primary key gets the stored reply.
+ * @since 0.1.0
+ */
+export const FetchRpc = Rpc.make("Fetch", {
+  payload: BatchRequest,
+  success: BatchReply,
+  error: InvalidBatch,
+  primaryKey
+})
+
+/**
+ * The cluster entity type for fetch batches (Go analogue: a worker behind a durable queue).
+ * @since 0.1.0
+ */
+export const FetchBatch = Entity.make("leakproof/FetchBatch", [FetchRpc]).annotateRpcs(ClusterSchema.Persisted, true)
+
+/**
+ * Cuts `urls` into batches of at most `size` (Go: slicing `urls[i:i+size]`), in order.
+ * @since 0.1.0
+ */
+export const chunk = (urls: ReadonlyArray<string>, size: number): ReadonlyArray<ReadonlyArray<string>> => {
+  const out: Array<ReadonlyArray<string>> = []
+  for (let i = 0; i < urls.length; i += size) out.push(urls.slice(i, i + size))
+  return out
+}

@@ -1,0 +1,182 @@
+/**
+ * The scale-out fetch on the in-memory cluster (`TestRunner`: in-memory message and runner
+ * storage, one runner in this process, messages still serialized as on the wire): no database.
+ */
+import * as TestRunner from "@effect/cluster/TestRunner"
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Either, FastCheck as fc, Layer } from "effect"
+import * as Chan from "../../src/domain/Chan.js"
+import * as FetchBatch from "../../src/domain/FetchBatch.js"
+import type { FetchOutcome } from "../../src/domain/FetchOutcome.js"
+import { Fetched, FetchError, makeOptions } from "../../src/domain/FetchOutcome.js"
+import * as LeakCheck from "../../src/domain/LeakCheck.js"
+import * as FetchClusterClient from "../../src/services/FetchClusterClient.js"
+import * as FetchRunner from "../../src/services/FetchRunner.js"
+import * as UrlFetcher from "../../src/services/UrlFetcher.js"
+import * as FaultServer from "../support/FaultServer.js"
+
+/** A cluster with one in-memory runner, and the cluster-backed fetcher as `UrlFetcher`. */
+const clusterLayer = (stats: FetchRunner.Stats, options: FetchClusterClient.ClientOptions) => {
+  const runner = FetchRunner.handlers("test-runner", stats).pipe(
+    Layer.provide(UrlFetcher.layer),
+    Layer.provideMerge(TestRunner.layer)
+  )
+  return Layer.effect(UrlFetcher.UrlFetcher, FetchClusterClient.make(options)).pipe(Layer.provide(runner))
+}
+
+const collect = (urls: ReadonlyArray<string>, options: Parameters<UrlFetcher.UrlFetcher["fetch"]>[1]) =>
+  Effect.scoped(Effect.gen(function*() {
+    const fetcher = yield* UrlFetcher.UrlFetcher
+    const out = yield* fetcher.fetch(urls, options)
+    const all: Array<FetchOutcome> = []
+    yield* Chan.forEach(out, (o) => Effect.sync(() => all.push(o)))
+    return all
+  }))
+
+/** What the CLI prints of an outcome (the body's bytes never cross the wire, its length does). */
+const printed = (o: FetchOutcome) =>
+  o._tag === "Fetched"
+    ? { url: o.url, status: o.status, bytes: o.body.length, attempts: o.attempts }
+    : { url: o.url, reason: o.reason, detail: o.detail, status: o.status, attempts: o.attempts }
+
+const byUrl = (xs: ReadonlyArray<FetchOutcome>) => [...xs].map(printed).sort((a, b) => a.url.localeCompare(b.url))
+
+describe("FetchBatch entity on the in-memory cluster", () => {
+  it.scopedLive("a job cut into batches: every URL gets one outcome, the same one the local fetcher gives", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const urls = [
+        ...Array.from({ length: 7 }, (_, i) => server.url(`/ok/${i}`)),
+        server.url("/status/500"),
+        server.url("/status/404"),
+        server.url("/hang"),
+        server.url("/big?bytes=300000"),
+        server.url("/flaky/x?fail=1"),
+        "not-a-url",
+        server.url("/ok/0") // twice in one job
+      ]
+      const options = { retries: 1, retryBase: "1 millis", timeout: "1 second", maxBodyBytes: 100_000 } as const
+      const stats: FetchRunner.Stats = { batches: 0, urls: 0 }
+      const remote = yield* LeakCheck.verifyNone(collect(urls, options)).pipe(
+        Effect.provide(clusterLayer(stats, { batchSize: 3, batches: 2 }))
+      )
+      const local = yield* collect(urls, { ...options, retries: 1 }).pipe(Effect.provide(UrlFetcher.layer))
+      // flaky/x succeeded on its retry the first time; locally it is a first success
+      const strip = (xs: ReadonlyArray<FetchOutcome>) =>
+        byUrl(xs).map((o) => o.url.includes("/flaky/") ? { ...o, attempts: 0 } : o)
+      expect(remote).toHaveLength(urls.length)
+      expect(strip(remote)).toEqual(strip(local))
+      expect(stats.batches).toBe(5)
+      expect(byUrl(remote).find((o) => o.url.endsWith("/status/500"))).toMatchObject({ reason: "Status", status: 500, attempts: 2 })
+    }))
+
+  it.scopedLive("a resubmitted job is answered from storage: no URL is fetched twice", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const urls = Array.from({ length: 10 }, (_, i) => server.url(`/ok/${i}`)).concat(server.url("/status/503"))
+      const options = { retries: 2, retryBase: "1 millis" } as const
+      const first = yield* collect(urls, options)
+      const requests = server.received.length
+      expect(requests).toBe(10 + 3) // the 503 tried three times, then stored as final
+      const second = yield* collect(urls, options)
+      expect(server.received.length).toBe(requests)
+      expect(byUrl(second)).toEqual(byUrl(first))
+      // another job (other options) is new work
+      yield* collect(urls, { ...options, retries: 0 })
+      expect(server.received.length).toBe(requests + 11)
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize: 4, batches: 2 }))))
+
+  it.scopedLive("leaving the scope interrupts the batches on the runner (sockets close); a resubmit fetches what was cancelled", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const urls = [server.url("/ok/1"), server.url("/hang"), server.url("/ok/2"), server.url("/ok/3")]
+      const options = { retries: 0, timeout: "5 seconds" } as const
+      const first = yield* LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+        const fetcher = yield* UrlFetcher.UrlFetcher
+        const out = yield* fetcher.fetch(urls, options)
+        const got = yield* Chan.receive(out) // the batch without /hang
+        // wait until /hang is in flight on the runner, then leave
+        while (!server.received.includes("/hang")) yield* Effect.sleep("5 millis")
+        return got
+      })))
+      expect(first._tag).toBe("Some")
+      const deadline = Date.now() + 5_000
+      while (!server.aborted.includes("/hang") && Date.now() < deadline) yield* Effect.sleep("5 millis")
+      expect(server.aborted).toContain("/hang")
+      // the second run: the batch the first run cancelled is asked again under a new generation
+      const before = server.received.length
+      const second = yield* collect(urls, { ...options, timeout: "200 millis" })
+      expect(byUrl(second).map((o) => "reason" in o ? o.reason : o.status)).toEqual(["Timeout", 200, 200, 200])
+      // batch 0 (/ok/1, /hang) was cancelled and is fetched again; batch 1 comes from storage
+      expect(server.received.slice(before).sort()).toEqual(["/hang", "/ok/1"])
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { job: "cancel-then-resubmit", batchSize: 2, batches: 2 }))))
+
+  it.scopedLive("a deadline cuts the batches on the runners; resubmitting the job fetches only what the deadline cut", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const urls = [server.url("/ok/1"), server.url("/ok/2"), server.url("/hang"), server.url("/ok/3")]
+      const first = yield* LeakCheck.verifyNone(collect(urls, { retries: 0, timeout: "10 seconds", deadline: "400 millis" }))
+      expect(first.map((o) => o.url).sort()).toEqual([server.url("/ok/1"), server.url("/ok/2"), server.url("/ok/3")])
+      const deadline = Date.now() + 5_000
+      while (!server.aborted.includes("/hang") && Date.now() < deadline) yield* Effect.sleep("5 millis")
+      expect(server.aborted).toContain("/hang") // the runner gave up on it at the deadline
+      const before = server.received.length
+      const second = yield* collect(urls, { retries: 0, timeout: "200 millis" })
+      expect(byUrl(second).map((o) => "reason" in o ? o.reason : o.status)).toEqual(["Timeout", 200, 200, 200])
+      expect(server.received.slice(before).sort()).toEqual(["/hang", "/ok/3"])
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { job: "deadline-then-resubmit", batchSize: 2, batches: 2 }))))
+
+  it.scopedLive("get: one URL through the cluster, a FetchError in the error channel", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const ok = yield* fetcher.get(server.url("/ok/9"))
+      expect([ok.status, ok.body.length]).toEqual([200, 4])
+      const err = yield* Effect.flip(fetcher.get(server.url("/status/404"), { retries: 3 }))
+      expect([err._tag, err._tag === "FetchError" && err.reason, err._tag === "FetchError" && err.attempts]).toEqual(["FetchError", "Status", 1])
+      const bad = yield* Effect.flip(fetcher.get(server.url("/ok/1"), { concurrency: 0 }))
+      expect(bad._tag).toBe("InvalidFetchOptions")
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, {}))))
+
+  it.live.prop(
+    "any batch size and window: every URL, repeats included, gets exactly one outcome",
+    [fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 4 })],
+    ([ids, batchSize, batches]) =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* FaultServer.start
+        const urls = ids.map((i) => i === 0 ? "bad url" : server.url(i % 5 === 0 ? `/status/503` : `/ok/${i}`))
+        const got = yield* collect(urls, { retries: 0 }).pipe(
+          Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize, batches, job: `prop-${Math.random()}` }))
+        )
+        expect(got.map((o) => o.url).sort()).toEqual([...urls].sort())
+      })),
+    { fastCheck: { numRuns: 8 } }
+  )
+})
+
+describe("FetchBatch and the job id (pure)", () => {
+  it.prop("toWire then fromWire keeps what is printed", [fc.integer({ min: 0, max: 5_000_000 }), fc.integer({ min: 100, max: 599 })], ([bytes, status]) => {
+    const f = new Fetched({ url: "u", status, body: new Uint8Array(bytes), durationMs: 12.5, attempts: 2 })
+    const back = FetchBatch.fromWire("u", FetchBatch.toWire(3, f))
+    expect(FetchBatch.toWire(0, back)).toEqual(FetchBatch.toWire(0, f))
+    const e = new FetchError({ url: "u", reason: "Status", status, detail: `HTTP ${status}`, attempts: 3 })
+    const eBack = FetchBatch.fromWire("u", FetchBatch.toWire(1, e))
+    expect([eBack._tag, { ...eBack }]).toEqual(["FetchError", { ...e }])
+  })
+
+  it.prop("chunk covers every URL once, in order, in batches of at most the size", [fc.array(fc.string(), { maxLength: 50 }), fc.integer({ min: 1, max: 60 })], ([urls, size]) => {
+    const batches = FetchBatch.chunk(urls, size)
+    expect(batches.flat()).toEqual(urls)
+    expect(batches.every((b) => b.length >= 1 && b.length <= size)).toBe(true)
+  })
+
+  it("the job id depends on the URLs and the options that shape outcomes, not on concurrency or the deadline", () => {
+    const o = Either.getOrThrow(makeOptions({}))
+    const id = FetchClusterClient.jobId(["a", "b"], o, 100)
+    expect(FetchClusterClient.jobId(["a", "b"], { ...o, concurrency: 99, deadline: Duration.seconds(3) }, 100)).toBe(id)
+    expect(FetchClusterClient.jobId(["b", "a"], o, 100)).not.toBe(id)
+    expect(FetchClusterClient.jobId(["a", "b"], { ...o, retries: 0 }, 100)).not.toBe(id)
+    expect(FetchClusterClient.jobId(["a", "b"], o, 50)).not.toBe(id)
+    expect(FetchClusterClient.jobId(["ab"], o, 100)).not.toBe(FetchClusterClient.jobId(["a", "b"], o, 100))
+  })
+})
