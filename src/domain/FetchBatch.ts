@@ -2,7 +2,7 @@
  * The fetch job's wire protocol for scale-out: a job is cut into batches of URLs, each batch is one
  * persisted message to one `FetchBatch` entity on some runner, and the reply carries one small
  * outcome per URL (what the CLI prints: status, byte count, duration, attempts or error reason and
- * detail), never a body.
+ * detail), never a body: runners fetch with `body: "discard"`, as the local CLI does.
  *
  * Why batches: a cluster message costs ~25-30 ms of CPU (client + runner + PostgreSQL) whatever it
  * carries, a fetch ~2.5 ms; one message per 100 URLs keeps the cluster's share near 10%.
@@ -19,7 +19,7 @@ import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
 import { Duration, Schema } from "effect"
-import type { FetchOptions, FetchOutcome } from "./FetchOutcome.js"
+import type { FetchErrorReason, FetchOptions, FetchOutcome } from "./FetchOutcome.js"
 import { Fetched, FetchError } from "./FetchOutcome.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -64,7 +64,23 @@ export const toWireOptions = (o: FetchOptions, now: number): WireOptions => ({
 // Outcomes on the wire: the URL is the batch's `i`-th, so it is not repeated
 // ---------------------------------------------------------------------------------------------
 
-const reasons = ["InvalidUrl", "Transport", "Status", "Timeout", "BodyTooLarge"] as const
+/**
+ * Every `FetchErrorReason`, as the wire's literal. The check below fails to compile when
+ * `FetchOutcome` gains a reason this list lacks: a runner could not otherwise send it back.
+ * @since 0.1.0
+ */
+export const reasons = [
+  "InvalidUrl",
+  "Transport",
+  "Status",
+  "Timeout",
+  "BodyTooLarge",
+  "InvalidRedirect",
+  "Output",
+  "Internal"
+] as const satisfies ReadonlyArray<FetchErrorReason>
+const everyReason: [Exclude<FetchErrorReason, typeof reasons[number]>] extends [never] ? true : never = true
+void everyReason
 
 /**
  * One URL's outcome as the runner sends it back (Go: a `Result` struct without the body): `i` is the
@@ -92,21 +108,12 @@ export const WireOutcome = Schema.Union(
 export type WireOutcome = typeof WireOutcome.Type
 
 /**
- * A body's size without assuming how `Fetched` holds it (bytes in memory, or only a count).
- * @since 0.1.0
- */
-export const bytesOf = (f: Fetched): number => {
-  const r = f as unknown as { readonly bytes?: number; readonly body?: { readonly length: number } }
-  return typeof r.bytes === "number" ? r.bytes : r.body?.length ?? 0
-}
-
-/**
  * The outcome of `urls[i]` for the wire: no body, only what is printed.
  * @since 0.1.0
  */
 export const toWire = (i: number, o: FetchOutcome): WireOutcome =>
   o._tag === "Fetched"
-    ? { _tag: "Fetched", i, status: o.status, bytes: bytesOf(o), durationMs: o.durationMs, attempts: o.attempts }
+    ? { _tag: "Fetched", i, status: o.status, bytes: o.bytes, durationMs: o.durationMs, attempts: o.attempts }
     : {
       _tag: "FetchError",
       i,
@@ -116,23 +123,17 @@ export const toWire = (i: number, o: FetchOutcome): WireOutcome =>
       attempts: o.attempts
     }
 
-// The cluster does not ship bodies. A `Fetched` rebuilt on the client needs a `body` whose length
-// is the byte count (that is what is printed): a view of one shared, zero-filled buffer, grown on
-// demand (large zero allocations are lazily committed pages, so this costs nothing per outcome).
-let zeros = new Uint8Array(64 * 1024)
-const placeholderBody = (bytes: number): Uint8Array => {
-  if (bytes > zeros.length) zeros = new Uint8Array(Math.max(bytes, zeros.length * 2))
-  return zeros.subarray(0, bytes)
-}
+const EMPTY = new Uint8Array(0)
 
 /**
- * Back to a `FetchOutcome` for `url`. A `Fetched` has the right body length but not the bytes
- * (they stay on the runner); everything else is exactly what the runner's `UrlFetcher` produced.
+ * Back to a `FetchOutcome` for `url`. A `Fetched` is what `body: "discard"` gives locally: `bytes`
+ * is the body's length, `body` is empty (the bytes stayed on the runner); everything else is
+ * exactly what the runner's `UrlFetcher` produced.
  * @since 0.1.0
  */
 export const fromWire = (url: string, w: WireOutcome): FetchOutcome =>
   w._tag === "Fetched"
-    ? new Fetched({ url, status: w.status, body: placeholderBody(w.bytes), durationMs: w.durationMs, attempts: w.attempts })
+    ? new Fetched({ url, status: w.status, body: EMPTY, bytes: w.bytes, durationMs: w.durationMs, attempts: w.attempts })
     : new FetchError({
       url,
       reason: w.reason,
@@ -217,13 +218,3 @@ export const FetchRpc = Rpc.make("Fetch", {
  * @since 0.1.0
  */
 export const FetchBatch = Entity.make("leakproof/FetchBatch", [FetchRpc]).annotateRpcs(ClusterSchema.Persisted, true)
-
-/**
- * Cuts `urls` into batches of at most `size` (Go: slicing `urls[i:i+size]`), in order.
- * @since 0.1.0
- */
-export const chunk = (urls: ReadonlyArray<string>, size: number): ReadonlyArray<ReadonlyArray<string>> => {
-  const out: Array<ReadonlyArray<string>> = []
-  for (let i = 0; i < urls.length; i += size) out.push(urls.slice(i, i + size))
-  return out
-}

@@ -1,37 +1,42 @@
 /**
  * The client side of the scale-out fetch: a `UrlFetcher` whose requests run on cluster runners.
  * It has the same contract as the local one (outcomes in a channel owned by the caller's scope,
- * closed exactly once, leaving the scope cancels everything), so every program and command built
- * on `UrlFetcher` runs on the cluster unchanged: `leakproof fetch --cluster` is `leakproof fetch`
- * with this layer.
+ * closed exactly once, leaving the scope cancels everything; `batch` reports how the batch ended),
+ * so every program and command built on `UrlFetcher` runs on the cluster unchanged: `leakproof
+ * fetch --cluster` is `leakproof fetch` with this layer.
  *
  * A job is cut into batches (`batchSize` URLs, default 100) sent as persisted `FetchBatch`
  * messages, at most `batches` at a time (default 4); each batch runs on a runner with the job's
- * `concurrency`, so at most `batches x concurrency` requests are in flight. Outcomes arrive a batch
- * at a time, each batch's in completion order.
+ * `concurrency`, so at most `batches x concurrency` requests are in flight. URLs are pulled from
+ * the source (an `Iterable`, `AsyncIterable` or `Stream`, e.g. a file read line by line) only as
+ * batches are formed: a job is never held whole. Outcomes arrive a batch at a time, each batch's in
+ * completion order. Bodies stay on the runners: a `Fetched` has `bytes` and an empty `body`, as
+ * with `body: "discard"` (`body: { dir }` is refused: the files would be written on the runners).
  *
  * Delivery: every URL gets exactly one outcome at the client. A runner that dies mid-batch has
  * its batch redone by the runner that takes its shard over, so a URL may be *fetched* twice:
  * at most `batches x batchSize` URLs per dead runner (the batches in flight on it).
  *
- * Resubmitting: the job id is a hash of the URLs and the options that shape outcomes (or `job`);
- * the same job submitted again is answered from storage, with no request made twice. Batches an
- * earlier run cancelled (Ctrl-C, `--take`, its deadline) are fetched again.
+ * Resubmitting: batch k's key is a hash of the options that shape outcomes and of every URL up to
+ * the end of batch k (or `job`/k); the same job submitted again is answered from storage, with no
+ * request made twice. Batches an earlier run cancelled (Ctrl-C, `--take`, its deadline) are fetched
+ * again.
  *
  * @since 0.1.0
  */
 import * as ClusterError from "@effect/cluster/ClusterError"
 import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import type * as Sharding from "@effect/cluster/Sharding"
-import { Cause, Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Schedule, Scope, Stream } from "effect"
+import { Cause, Chunk, Clock, Context, Data, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Scope, Stream } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import * as Chan from "../domain/Chan.js"
 import type { BatchReply } from "../domain/FetchBatch.js"
-import { chunk, entityId, FetchBatch, fromWire, toWireOptions } from "../domain/FetchBatch.js"
-import type { FetchOptions, FetchOptionsInput, FetchOutcome, InvalidFetchOptions } from "../domain/FetchOutcome.js"
-import { makeOptions } from "../domain/FetchOutcome.js"
-import * as ClusterStack from "./ClusterStack.js"
+import { entityId, FetchBatch, fromWire, InvalidBatch, toWireOptions } from "../domain/FetchBatch.js"
+import type { FetchOptions, FetchOptionsInput, FetchOutcome } from "../domain/FetchOutcome.js"
+import { Fetched, FetchError, InvalidFetchOptions, makeOptions } from "../domain/FetchOutcome.js"
+import type { BatchReport, UrlSource } from "./FetchEngine.js"
 import * as UrlFetcher from "./UrlFetcher.js"
+import * as ClusterStack from "./ClusterStack.js"
 
 /**
  * How jobs are cut and submitted.
@@ -58,11 +63,16 @@ export class ClusterUnavailable extends Data.TaggedError("ClusterUnavailable")<{
 }
 
 /**
- * The default job id: a hash of the URLs, the batch size and every option that shapes outcomes
- * (not the concurrency, not the deadline: a deadline-cut batch is fetched again next time).
+ * The job keys of one run (Go analogue: a content hash as an idempotency key): call it with each
+ * batch's URLs, in order, and it returns that batch's key. Without `job`, batch k's key is a hash
+ * of the batch size, every option that shapes outcomes (not the concurrency, not the deadline: a
+ * deadline-cut batch is fetched again next time) and every URL up to the end of batch k, so it is
+ * known as soon as the batch is, and a resubmitted job meets the same keys. With `job`, every
+ * batch's key is `job` (the batch index tells them apart).
  * @since 0.1.0
  */
-export const jobId = (urls: ReadonlyArray<string>, o: FetchOptions, batchSize: number): string => {
+export const jobKeys = (o: FetchOptions, batchSize: number, job?: string): (urls: ReadonlyArray<string>) => string => {
+  if (job !== undefined) return () => job
   const h = createHash("sha256")
   h.update(JSON.stringify({
     batchSize,
@@ -73,8 +83,11 @@ export const jobId = (urls: ReadonlyArray<string>, o: FetchOptions, batchSize: n
     maxRedirects: o.maxRedirects,
     userAgent: o.userAgent
   }))
-  for (const url of urls) h.update(`\n${url}`)
-  return `j-${h.digest("hex").slice(0, 20)}`
+  return (urls) => {
+    // Length-prefixed: ["ab"] and ["a", "b"] hash differently, whatever a URL contains.
+    for (const url of urls) h.update(`${url.length}:${url}`)
+    return `j-${h.copy().digest("hex").slice(0, 20)}`
+  }
 }
 
 // MailboxFull, AlreadyProcessingMessage (a resubmit racing its original) and PersistenceError (the
@@ -87,12 +100,28 @@ const retrySchedule = Schedule.exponential("200 millis").pipe(
   Schedule.upTo("2 minutes")
 )
 
+const toStream = <E, R>(urls: UrlSource<E, R>): Stream.Stream<string, E, R> =>
+  typeof urls === "object" && urls !== null && Stream.StreamTypeId in urls
+    ? urls as Stream.Stream<string, E, R>
+    : Symbol.iterator in urls
+    ? Stream.fromIterable(urls as Iterable<string>)
+    : Stream.orDie(Stream.fromAsyncIterable(urls as AsyncIterable<string>, (e) => e))
+
+const validate = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOptions, InvalidFetchOptions> =>
+  Effect.flatMap(makeOptions(partial), (o) =>
+    typeof o.body === "object"
+      ? Effect.fail(new InvalidFetchOptions({ option: "output", detail: "bodies stay on the runners; not with --cluster" }))
+      : Effect.succeed(o))
+
 /**
  * A `UrlFetcher` on the cluster (Go analogue: Kata 17's `Fetch(ctx, urls) <-chan Result` backed by a
  * durable job queue; needs `Sharding`, which `layer` provides as a client-only member). Defaults:
  * 100 URLs per batch, 4 batches in flight.
- * `fetch` forks its batch senders into the caller's scope; leaving the scope interrupts them,
- * which sends an interrupt to each batch in flight: the runner aborts its requests.
+ * `fetch`/`batch` fork their batch senders into the caller's scope; leaving the scope interrupts
+ * them, which sends an interrupt to each batch in flight: the runner aborts its requests. A reply
+ * that breaks the protocol (a missing outcome without a deadline, an outcome twice) or a batch the
+ * runner refused (`InvalidBatch`: a defect there, options it cannot use) is a defect here (the CLI
+ * exits 70); storage that stays unusable after retries is `ClusterUnavailable` (exit 1).
  * @since 0.1.0
  */
 export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlFetcher, never, Sharding.Sharding> =>
@@ -101,32 +130,55 @@ export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlF
     const batchSize = options.batchSize ?? 100
     const window = options.batches ?? 4
 
-    const fetch = (
-      urls: Iterable<string>,
+    const batch = <E = never, R = never>(
+      urls: UrlSource<E, R>,
       partial?: FetchOptionsInput
-    ): Effect.Effect<Chan.RecvChan<FetchOutcome>, InvalidFetchOptions, Scope.Scope> =>
+    ): Effect.Effect<UrlFetcher.Batch<E>, InvalidFetchOptions, Scope.Scope | R> =>
       Effect.gen(function*() {
-        const o = yield* makeOptions(partial)
-        const list = Array.from(urls)
-        const job = options.job ?? jobId(list, o, batchSize)
+        const o = yield* validate(partial)
+        const keyOf = jobKeys(o, batchSize, options.job)
         const run = randomUUID()
         const wire = toWireOptions(o, yield* Clock.currentTimeMillis)
+        let pulled = 0
+        let delivered = 0
+        // Some URLs were left without an outcome because the deadline passed (on a runner, before a
+        // batch was sent, or while the client waited).
+        let cut = false
+
+        const broken = (batch: number, job: string, what: string) =>
+          Effect.dieMessage(`cluster: batch ${batch} of job ${job}: the runner's reply ${what}`)
 
         // One batch, to its final reply. A generation is bumped past replies stored by an earlier
         // run that cancelled the batch (an interrupt, or outcomes missing past its deadline).
-        const ask = (batch: number, batchUrls: ReadonlyArray<string>, generation: number): Effect.Effect<BatchReply> =>
+        const ask = (
+          job: string,
+          batch: number,
+          batchUrls: ReadonlyArray<string>,
+          generation: number
+        ): Effect.Effect<BatchReply> =>
           clientFor(entityId(job, batch)).Fetch({ job, batch, generation, run, urls: batchUrls, options: wire }).pipe(
             Effect.retry({ while: isTransient, schedule: retrySchedule }),
             Effect.exit,
             Effect.flatMap((exit): Effect.Effect<BatchReply> => {
               if (Exit.isSuccess(exit)) {
                 const reply = exit.value
-                return reply.run !== run && reply.outcomes.length < batchUrls.length
-                  ? ask(batch, batchUrls, generation + 1)
-                  : Effect.succeed(reply)
+                if (reply.run !== run && reply.outcomes.length < batchUrls.length) return ask(job, batch, batchUrls, generation + 1)
+                const seen = new Uint8Array(batchUrls.length)
+                for (const w of reply.outcomes) {
+                  if (!(w.i >= 0 && w.i < batchUrls.length) || seen[w.i] === 1) return broken(batch, job, `has outcome #${w.i} twice or out of range`)
+                  seen[w.i] = 1
+                }
+                if (reply.outcomes.length < batchUrls.length && wire.deadlineAt === undefined) {
+                  return broken(batch, job, `has ${reply.outcomes.length} outcomes for ${batchUrls.length} URLs and no deadline`)
+                }
+                return Effect.succeed(reply)
               }
-              if (Cause.isInterruptedOnly(exit.cause)) return ask(batch, batchUrls, generation + 1)
+              if (Cause.isInterruptedOnly(exit.cause)) return ask(job, batch, batchUrls, generation + 1)
               const failure = Cause.failureOption(exit.cause)
+              // The runner refused the batch or hit a bug: an internal error, not the cluster's.
+              if (Option.isSome(failure) && failure.value instanceof InvalidBatch) {
+                return Effect.dieMessage(`cluster: batch ${batch} of job ${job}: ${failure.value.message}`)
+              }
               return Effect.die(
                 new ClusterUnavailable({
                   detail: `batch ${batch} of job ${job}: ${
@@ -138,40 +190,73 @@ export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlF
           )
 
         const out = yield* Chan.make<FetchOutcome>(batchSize)
-        const produceAll = Effect.forEach(
-          chunk(list, batchSize),
-          (batchUrls, batch) =>
-            Effect.flatMap(ask(batch, batchUrls, 0), (reply) =>
-              Effect.forEach(reply.outcomes, (w) => Chan.send(out, fromWire(batchUrls[w.i]!, w)), { discard: true })),
-          { concurrency: window, discard: true }
+        const one = ([batchUrls, batch, job]: readonly [ReadonlyArray<string>, number, string]) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            // Past the deadline nothing more is sent: the runner would answer with no outcome.
+            if (wire.deadlineAt !== undefined && now >= wire.deadlineAt) return Effect.sync(() => (cut = true))
+            return Effect.flatMap(ask(job, batch, batchUrls, 0), (reply) => {
+              if (reply.outcomes.length < batchUrls.length) cut = true
+              return Effect.forEach(reply.outcomes, (w) =>
+                Effect.zipRight(Chan.send(out, fromWire(batchUrls[w.i]!, w)), Effect.sync(() => delivered++)), { discard: true })
+            })
+          })
+
+        let source = Stream.mapChunks(toStream(urls), (chunk) => {
+          pulled += chunk.length
+          return chunk
+        })
+        // The source is read no further than the deadline (a file is not read to its end).
+        if (o.deadline !== undefined) source = Stream.interruptWhen(source, Effect.zipRight(Effect.sleep(o.deadline), Effect.sync(() => (cut = true))))
+        let index = 0
+        const produceAll = source.pipe(
+          Stream.grouped(batchSize),
+          // In order: each batch's key hashes every URL before it.
+          Stream.map((chunk) => {
+            const batchUrls = Chunk.toReadonlyArray(chunk)
+            return [batchUrls, index++, keyOf(batchUrls)] as const
+          }),
+          Stream.mapEffect(one, { concurrency: window, unordered: true }),
+          Stream.runDrain
         )
         // Runners stop at the deadline themselves; the client stops waiting shortly after, in case
         // the runner holding a batch is dead or behind.
         const bounded = o.deadline === undefined
           ? produceAll
-          : Effect.ignore(Effect.timeout(produceAll, Duration.sum(o.deadline, Duration.seconds(2))))
-        // The single closer, as in UrlFetcher.fetch: runs once, after every sender has exited.
-        yield* Effect.uninterruptibleMask((restore) => Effect.forkScoped(Effect.ensuring(restore(bounded), Chan.close(out))))
-        return out
-      }).pipe(Effect.withSpan("FetchClusterClient.fetch"))
-
-    const get = (url: string, partial?: FetchOptionsInput) =>
-      Effect.scoped(
-        Effect.flatMap(fetch([url], { ...partial, deadline: undefined }), (out) => Chan.receive(out))
-      ).pipe(
-        Effect.flatMap((next) =>
-          Option.isNone(next)
-            ? Effect.dieMessage("cluster: a batch ended without an outcome")
-            : next.value._tag === "Fetched"
-            ? Effect.succeed(next.value)
-            : Effect.fail(next.value)
+          : Effect.asVoid(Effect.tap(Effect.timeoutOption(produceAll, Duration.sum(o.deadline, Duration.seconds(2))), (done) =>
+            Effect.sync(() => {
+              if (Option.isNone(done)) cut = true
+            })))
+        const driver = Effect.map(bounded, (): BatchReport => ({ urls: pulled, delivered, deadline: cut })).pipe(
+          Effect.withSpan("FetchClusterClient.batch", { captureStackTrace: false })
         )
+        // The single closer, as in UrlFetcher.batch: runs once, after every sender has exited.
+        const fiber = yield* Effect.uninterruptibleMask((restore) =>
+          Effect.forkScoped(Effect.ensuring(restore(driver), Chan.close(out)))
+        )
+        return { outcomes: out, done: Fiber.join(fiber) }
+      })
+
+    const fetch = (urls: UrlSource, partial?: FetchOptionsInput) => Effect.map(batch(urls, partial), (b) => b.outcomes)
+
+    const stream = <E = never, R = never>(urls: UrlSource<E, R>, partial?: FetchOptionsInput) =>
+      Stream.unwrapScoped(
+        Effect.map(batch(urls, partial), (b) => Stream.concat(Chan.toStream(b.outcomes), Stream.drain(Stream.fromEffect(b.done))))
       )
 
-    const stream = (urls: Iterable<string>, partial?: FetchOptionsInput) =>
-      Stream.unwrapScoped(Effect.map(fetch(urls, partial), (out) => Chan.toStream(out)))
+    // As locally: the outcome, or a `FetchError` in the error channel; a deadline that passed
+    // first is a `Timeout`.
+    const get = (url: string, partial?: FetchOptionsInput): Effect.Effect<Fetched, FetchError | InvalidFetchOptions> =>
+      Effect.scoped(Effect.gen(function*() {
+        const b = yield* batch([url], partial)
+        const next = yield* Chan.receive(b.outcomes)
+        if (Option.isSome(next)) return next.value._tag === "Fetched" ? next.value : yield* Effect.fail(next.value)
+        const report = yield* b.done
+        return report.deadline
+          ? yield* Effect.fail(new FetchError({ url, reason: "Timeout", detail: "the deadline passed", attempts: 1 }))
+          : yield* Effect.dieMessage(`cluster: a batch ended without an outcome for ${url}`)
+      }))
 
-    return UrlFetcher.UrlFetcher.make({ get, fetch, stream })
+    return UrlFetcher.UrlFetcher.make({ get, fetch, stream, batch })
   })
 
 /**

@@ -37,8 +37,10 @@ interface Request {
 
 /**
  * Fetches one batch (Go analogue: the worker's handler for one job): every URL gets one outcome, in completion order, except those cut off by the
- * batch's deadline. Fails with `InvalidBatch` for options `UrlFetcher` rejects. Interrupting it
- * aborts every request in flight (`UrlFetcher`'s scope closes).
+ * batch's deadline. Fails with `InvalidBatch` for options `UrlFetcher` rejects, and for a defect
+ * (a bug): the cluster restarts an entity whose handler dies and asks it again, forever, so a
+ * defect is turned into a stored, final failure the client reports as an internal error.
+ * Interrupting it aborts every request in flight (`UrlFetcher`'s scope closes).
  * @since 0.1.0
  */
 export const fetchBatch = (
@@ -64,7 +66,9 @@ export const fetchBatch = (
       maxBodyBytes: o.maxBodyBytes,
       maxRedirects: o.maxRedirects,
       userAgent: o.userAgent,
-      deadline
+      deadline,
+      // Only the byte count goes back: count the body and let it go (flat memory, as the CLI does).
+      body: "discard"
     }
     // An outcome names its URL; a URL may appear more than once in a batch.
     const positions = new Map<string, Array<number>>()
@@ -88,7 +92,11 @@ export const fetchBatch = (
       stats.urls += outcomes.length
     }
     return reply()
-  })
+  }).pipe(
+    Effect.catchAllDefect((defect) =>
+      Effect.fail(new InvalidBatch({ detail: `defect on runner ${runner}: ${defect instanceof Error ? defect.message : String(defect)}` }))
+    )
+  )
 
 /**
  * The `FetchBatch` entity's handlers on this runner, fetching with the `UrlFetcher` in context.

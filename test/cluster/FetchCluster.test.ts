@@ -4,12 +4,13 @@
  */
 import * as TestRunner from "@effect/cluster/TestRunner"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Either, FastCheck as fc, Layer } from "effect"
+import { Cause, Duration, Effect, Either, Exit, FastCheck as fc, Layer, Schema } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import * as FetchBatch from "../../src/domain/FetchBatch.js"
-import type { FetchOutcome } from "../../src/domain/FetchOutcome.js"
+import type { FetchErrorReason, FetchOutcome } from "../../src/domain/FetchOutcome.js"
 import { Fetched, FetchError, makeOptions } from "../../src/domain/FetchOutcome.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
+import { fetchUrls } from "../../src/programs/fetchUrls.js"
 import * as FetchClusterClient from "../../src/services/FetchClusterClient.js"
 import * as FetchRunner from "../../src/services/FetchRunner.js"
 import * as UrlFetcher from "../../src/services/UrlFetcher.js"
@@ -36,7 +37,7 @@ const collect = (urls: ReadonlyArray<string>, options: Parameters<UrlFetcher.Url
 /** What the CLI prints of an outcome (the body's bytes never cross the wire, its length does). */
 const printed = (o: FetchOutcome) =>
   o._tag === "Fetched"
-    ? { url: o.url, status: o.status, bytes: o.body.length, attempts: o.attempts }
+    ? { url: o.url, status: o.status, bytes: o.bytes, attempts: o.attempts }
     : { url: o.url, reason: o.reason, detail: o.detail, status: o.status, attempts: o.attempts }
 
 const byUrl = (xs: ReadonlyArray<FetchOutcome>) => [...xs].map(printed).sort((a, b) => a.url.localeCompare(b.url))
@@ -52,6 +53,7 @@ describe("FetchBatch entity on the in-memory cluster", () => {
         server.url("/hang"),
         server.url("/big?bytes=300000"),
         server.url("/flaky/x?fail=1"),
+        server.url("/location?to=http://[::1:bad"), // InvalidRedirect, a reason the first wire format lacked
         "not-a-url",
         server.url("/ok/0") // twice in one job
       ]
@@ -60,14 +62,18 @@ describe("FetchBatch entity on the in-memory cluster", () => {
       const remote = yield* LeakCheck.verifyNone(collect(urls, options)).pipe(
         Effect.provide(clusterLayer(stats, { batchSize: 3, batches: 2 }))
       )
-      const local = yield* collect(urls, { ...options, retries: 1 }).pipe(Effect.provide(UrlFetcher.layer))
+      const local = yield* collect(urls, { ...options, body: "discard" }).pipe(Effect.provide(UrlFetcher.layer))
       // flaky/x succeeded on its retry the first time; locally it is a first success
       const strip = (xs: ReadonlyArray<FetchOutcome>) =>
         byUrl(xs).map((o) => o.url.includes("/flaky/") ? { ...o, attempts: 0 } : o)
       expect(remote).toHaveLength(urls.length)
       expect(strip(remote)).toEqual(strip(local))
       expect(stats.batches).toBe(5)
+      expect(byUrl(remote).find((o) => o.url.includes("/location"))).toMatchObject({ reason: "InvalidRedirect" })
       expect(byUrl(remote).find((o) => o.url.endsWith("/status/500"))).toMatchObject({ reason: "Status", status: 500, attempts: 2 })
+      // bodies stay on the runner: the count comes back, not the bytes
+      const ok = remote.find((o) => o._tag === "Fetched" && o.url.endsWith("/ok/3"))
+      expect(ok?._tag === "Fetched" && [ok.bytes, ok.body.length]).toEqual([4, 0])
     }))
 
   it.scopedLive("a resubmitted job is answered from storage: no URL is fetched twice", () =>
@@ -131,12 +137,30 @@ describe("FetchBatch entity on the in-memory cluster", () => {
       const server = yield* FaultServer.start
       const fetcher = yield* UrlFetcher.UrlFetcher
       const ok = yield* fetcher.get(server.url("/ok/9"))
-      expect([ok.status, ok.body.length]).toEqual([200, 4])
+      expect([ok.status, ok.bytes, ok.body.length]).toEqual([200, 4, 0])
       const err = yield* Effect.flip(fetcher.get(server.url("/status/404"), { retries: 3 }))
       expect([err._tag, err._tag === "FetchError" && err.reason, err._tag === "FetchError" && err.attempts]).toEqual(["FetchError", "Status", 1])
       const bad = yield* Effect.flip(fetcher.get(server.url("/ok/1"), { concurrency: 0 }))
       expect(bad._tag).toBe("InvalidFetchOptions")
     }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, {}))))
+
+  it.scopedLive("a defect on the runner reaches the client as a defect, promptly: the entity is not restarted forever", () =>
+    Effect.gen(function*() {
+      const dying = Layer.effect(
+        UrlFetcher.UrlFetcher,
+        Effect.map(UrlFetcher.UrlFetcher, (f) => UrlFetcher.UrlFetcher.make({ ...f, fetch: () => Effect.dieMessage("boom in the engine") }))
+      ).pipe(Layer.provide(UrlFetcher.layer))
+      const runner = FetchRunner.handlers("dying-runner").pipe(Layer.provide(dying), Layer.provideMerge(TestRunner.layer))
+      const cluster = Layer.effect(UrlFetcher.UrlFetcher, FetchClusterClient.make({ batchSize: 2 })).pipe(Layer.provide(runner))
+      // fetchUrls, as the CLI runs it: it joins the batch, so the batch's death reaches it
+      const exit = yield* LeakCheck.verifyNone(fetchUrls(["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"], {}).pipe(
+        Effect.provide(cluster),
+        Effect.timeout("10 seconds"),
+        Effect.exit
+      ))
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("boom in the engine")
+    }))
 
   it.live.prop(
     "any batch size and window: every URL, repeats included, gets exactly one outcome",
@@ -155,28 +179,86 @@ describe("FetchBatch entity on the in-memory cluster", () => {
 })
 
 describe("FetchBatch and the job id (pure)", () => {
-  it.prop("toWire then fromWire keeps what is printed", [fc.integer({ min: 0, max: 5_000_000 }), fc.integer({ min: 100, max: 599 })], ([bytes, status]) => {
-    const f = new Fetched({ url: "u", status, body: new Uint8Array(bytes), durationMs: 12.5, attempts: 2 })
-    const back = FetchBatch.fromWire("u", FetchBatch.toWire(3, f))
-    expect(FetchBatch.toWire(0, back)).toEqual(FetchBatch.toWire(0, f))
-    const e = new FetchError({ url: "u", reason: "Status", status, detail: `HTTP ${status}`, attempts: 3 })
-    const eBack = FetchBatch.fromWire("u", FetchBatch.toWire(1, e))
-    expect([eBack._tag, { ...eBack }]).toEqual(["FetchError", { ...e }])
+  // Every reason, listed independently of the wire: adding one to FetchErrorReason fails to compile
+  // here until it is listed, and then fails the properties below until the wire carries it.
+  const everyReason = Object.keys(
+    {
+      InvalidUrl: true,
+      Transport: true,
+      Status: true,
+      Timeout: true,
+      BodyTooLarge: true,
+      InvalidRedirect: true,
+      Output: true,
+      Internal: true
+    } satisfies Record<FetchErrorReason, true>
+  ) as ReadonlyArray<FetchErrorReason>
+
+  // Through the wire's own codec (what is stored in PostgreSQL and sent to the client), for every
+  // reason FetchOutcome has: a reason missing from the wire's literal fails to encode.
+  const roundTrip = (w: FetchBatch.WireOutcome) =>
+    Schema.decodeUnknownSync(FetchBatch.WireOutcome)(JSON.parse(JSON.stringify(Schema.encodeSync(FetchBatch.WireOutcome)(w))))
+
+  it.prop(
+    "a Fetched survives the wire as the CLI's discard mode gives it: bytes, no body",
+    [fc.integer({ min: 0, max: 5_000_000 }), fc.integer({ min: 200, max: 299 }), fc.integer({ min: 1, max: 9 })],
+    ([bytes, status, attempts]) => {
+      const f = new Fetched({ url: "u", status, body: new Uint8Array(0), bytes, durationMs: 12.5, attempts })
+      const back = FetchBatch.fromWire("u", roundTrip(FetchBatch.toWire(3, f)))
+      expect(back).toEqual(f)
+      expect(back._tag === "Fetched" && back.body.length).toBe(0)
+    }
+  )
+
+  it.prop(
+    "every FetchError reason survives the wire, with its status and detail",
+    [fc.constantFrom(...everyReason), fc.option(fc.integer({ min: 100, max: 599 }), { nil: undefined }), fc.string(), fc.integer({ min: 1, max: 9 })],
+    ([reason, status, detail, attempts]) => {
+      const e = new FetchError({ url: "u", reason, detail, attempts, ...(status === undefined ? {} : { status }) })
+      const back = FetchBatch.fromWire("u", roundTrip(FetchBatch.toWire(1, e)))
+      expect([back._tag, { ...back }, (back as FetchError).message]).toEqual(["FetchError", { ...e }, e.message])
+    }
+  )
+
+  it("the wire's reasons are exactly FetchOutcome's", () => {
+    expect([...FetchBatch.reasons].sort()).toEqual([...everyReason].sort())
   })
 
-  it.prop("chunk covers every URL once, in order, in batches of at most the size", [fc.array(fc.string(), { maxLength: 50 }), fc.integer({ min: 1, max: 60 })], ([urls, size]) => {
-    const batches = FetchBatch.chunk(urls, size)
-    expect(batches.flat()).toEqual(urls)
-    expect(batches.every((b) => b.length >= 1 && b.length <= size)).toBe(true)
-  })
-
-  it("the job id depends on the URLs and the options that shape outcomes, not on concurrency or the deadline", () => {
+  it("batch keys depend on the URLs so far and the options that shape outcomes, not on concurrency or the deadline", () => {
     const o = Either.getOrThrow(makeOptions({}))
-    const id = FetchClusterClient.jobId(["a", "b"], o, 100)
-    expect(FetchClusterClient.jobId(["a", "b"], { ...o, concurrency: 99, deadline: Duration.seconds(3) }, 100)).toBe(id)
-    expect(FetchClusterClient.jobId(["b", "a"], o, 100)).not.toBe(id)
-    expect(FetchClusterClient.jobId(["a", "b"], { ...o, retries: 0 }, 100)).not.toBe(id)
-    expect(FetchClusterClient.jobId(["a", "b"], o, 50)).not.toBe(id)
-    expect(FetchClusterClient.jobId(["ab"], o, 100)).not.toBe(FetchClusterClient.jobId(["a", "b"], o, 100))
+    const keys = (urls: ReadonlyArray<ReadonlyArray<string>>, options = o, size = 100) => {
+      const next = FetchClusterClient.jobKeys(options, size)
+      return urls.map(next)
+    }
+    const ab = keys([["a", "b"], ["c"]])
+    expect(new Set(ab).size).toBe(2)
+    expect(keys([["a", "b"], ["c"]], { ...o, concurrency: 99, deadline: Duration.seconds(3) })).toEqual(ab)
+    // a later batch's key depends on every URL before it; an earlier one's does not see later ones
+    const ba = keys([["b", "a"], ["c"]])
+    expect(ba[0]).not.toBe(ab[0])
+    expect(ba[1]).not.toBe(ab[1])
+    expect(keys([["a", "b"], ["d"]])[0]).toBe(ab[0])
+    expect(keys([["a", "b"]], { ...o, retries: 0 })[0]).not.toBe(ab[0])
+    expect(keys([["a", "b"]], o, 50)[0]).not.toBe(ab[0])
+    expect(keys([["ab"]])[0]).not.toBe(ab[0])
+    // --job NAME: the name, the batch index tells batches apart
+    expect([["a"], ["b"]].map(FetchClusterClient.jobKeys(o, 100, "mine"))).toEqual(["mine", "mine"])
   })
+
+  it.prop(
+    "batch keys: equal URL sequences give equal keys, and any change gives new keys from its batch on",
+    [fc.array(fc.string({ maxLength: 4 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 7 }), fc.nat()],
+    ([urls, size, at]) => {
+      const o = Either.getOrThrow(makeOptions({}))
+      const cut = (xs: ReadonlyArray<string>) => Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size))
+      const keys = (xs: ReadonlyArray<string>) => cut(xs).map(FetchClusterClient.jobKeys(o, size))
+      expect(keys(urls)).toEqual(keys([...urls]))
+      const i = at % urls.length
+      const changed = urls.map((u, j) => (j === i ? `${u}x` : u))
+      const [before, after] = [keys(urls), keys(changed)]
+      const b = Math.floor(i / size)
+      expect(after.slice(0, b)).toEqual(before.slice(0, b))
+      after.slice(b).forEach((k, j) => expect(k).not.toBe(before[b + j]))
+    }
+  )
 })
