@@ -191,6 +191,7 @@ export const fetchCommand = Command.make("fetch", { ...common, take, output, ...
     const options: FetchOptionsInput = Option.isSome(c.output) ? { ...parsed.options, body: { dir: c.output.value } } : parsed.options
     const n = Option.getOrUndefined(c.take)
     if (n !== undefined && n < 1) return yield* badInput(`invalid --take: expected an integer >= 1, got ${n}`)
+    if (c.cluster && Option.isSome(c.output)) return yield* badInput("--output cannot be used with --cluster (bodies stay on the runners)")
     const { total, urls } = yield* urlSource(c)
     // With --take N the exit code speaks of the N results taken, not of the ones cancelled after.
     // With --cluster only the UrlFetcher changes: the runners fetch, this process prints.

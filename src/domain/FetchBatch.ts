@@ -211,10 +211,20 @@ export const FetchRpc = Rpc.make("Fetch", {
   success: BatchReply,
   error: InvalidBatch,
   primaryKey
-})
+}).annotate(ClusterSchema.Persisted, true)
+
+/**
+ * `Ping`: answered at once with the runner's name. Not persisted, on purpose: the cluster sends a
+ * message that is not persisted only once it knows which runner owns the entity's shard (it
+ * retries until then), whereas a persisted message sent earlier is only stored, and the runner
+ * finds it at its next storage poll, seconds later. A client pings once before its first batch
+ * (Go analogue: waiting for a connection pool to be ready before the first request).
+ * @since 0.1.0
+ */
+export const PingRpc = Rpc.make("Ping", { success: Schema.String })
 
 /**
  * The cluster entity type for fetch batches (Go analogue: a worker behind a durable queue).
  * @since 0.1.0
  */
-export const FetchBatch = Entity.make("leakproof/FetchBatch", [FetchRpc]).annotateRpcs(ClusterSchema.Persisted, true)
+export const FetchBatch = Entity.make("leakproof/FetchBatch", [FetchRpc, PingRpc])

@@ -27,7 +27,7 @@
 import * as ClusterError from "@effect/cluster/ClusterError"
 import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import type * as Sharding from "@effect/cluster/Sharding"
-import { Cause, Chunk, Clock, Context, Data, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Scope, Stream } from "effect"
+import { Cause, Chunk, Clock, Console, Context, Data, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Scope, Stream } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import * as Chan from "../domain/Chan.js"
 import type { BatchReply } from "../domain/FetchBatch.js"
@@ -283,11 +283,12 @@ export const layer = (
         Effect.orElseSucceed(() => [[undefined, true]] as const)
       )
       if (!runners.some(([, healthy]) => healthy)) {
-        yield* Effect.sync(() =>
-          process.stderr.write(
-            "leakproof: cluster: no runner is up; the job waits for one ('leakproof runner --port P --db URL')\n"
-          )
-        )
+        yield* Console.error("cluster: no runner is up; the job waits for one ('leakproof runner --port P --db URL')")
+      } else {
+        // Until this member has read the shard assignments, a batch would only be stored and wait
+        // for a runner's storage poll: a ping is sent only once they are known (see PingRpc).
+        const clientFor = yield* FetchBatch.client.pipe(Effect.provide(context))
+        yield* clientFor("ping").Ping().pipe(Effect.timeout("5 seconds"), Effect.ignore)
       }
       return Context.pick(UrlFetcher.UrlFetcher)(context)
     })

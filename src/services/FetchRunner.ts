@@ -107,7 +107,8 @@ export const handlers = (runner: string, stats?: Stats) =>
   FetchBatch.toLayer(
     Effect.map(UrlFetcher.UrlFetcher, (fetcher) =>
       FetchBatch.of({
-        Fetch: (envelope) => fetchBatch(fetcher, runner, envelope.payload, stats)
+        Fetch: (envelope) => fetchBatch(fetcher, runner, envelope.payload, stats),
+        Ping: () => Effect.succeed(runner)
       })),
     { concurrency: 1 }
   )

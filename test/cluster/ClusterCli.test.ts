@@ -33,6 +33,18 @@ describe("leakproof fetch --cluster / runner: bad input", () => {
       message: "leakproof: --db needs --cluster"
     },
     {
+      name: "--job without --cluster",
+      args: ["fetch", "--job", "j1", "http://127.0.0.1:1/x"],
+      env: noDb,
+      message: "leakproof: --job needs --cluster"
+    },
+    {
+      name: "--output with --cluster (bodies stay on the runners)",
+      args: ["fetch", "--cluster", "--output", "out", "--db", "postgres://127.0.0.1:1/x", "http://127.0.0.1:1/x"],
+      env: noDb,
+      message: "leakproof: --output cannot be used with --cluster (bodies stay on the runners)"
+    },
+    {
       name: "--batch-size 0",
       args: ["fetch", "--cluster", "--batch-size", "0", "http://127.0.0.1:1/x"],
       env: noDb,
@@ -95,8 +107,10 @@ describe("the CLI bundle", () => {
     for (const lib of ["@effect/cluster", "@effect/rpc", "@effect/sql", "@effect/sql-pg", "node_modules/pg/"]) {
       expect(loaded, lib).not.toContain(`// node_modules/${lib.replace("node_modules/", "")}`)
     }
-    // ...and the cluster stack is in the bundle, in a chunk of its own
-    const all = fs.readdirSync(path.join(dist, "chunks")).filter((f) => f.endsWith(".mjs"))
-    expect(all.some((f) => fs.readFileSync(path.join(dist, "chunks", f), "utf8").includes("// node_modules/@effect/cluster/"))).toBe(true)
+    // ...and the cluster stack is in the bundle, in chunks of its own
+    const all = fs.readdirSync(path.join(dist, "cli")).filter((f) => f.endsWith(".mjs"))
+    const cluster = all.filter((f) => fs.readFileSync(path.join(dist, "cli", f), "utf8").includes("// node_modules/@effect/cluster/"))
+    expect(cluster.length).toBeGreaterThan(0)
+    expect(files.map((f) => path.basename(f))).not.toEqual(expect.arrayContaining([cluster[0]]))
   })
 })

@@ -142,7 +142,7 @@ describe("leakproof fetch --cluster against runner processes", () => {
     }
   }, 60_000)
 
-  it("Ctrl-C: output so far kept, the summary printed, exit code 130, and the runners abort their requests", async () => {
+  it.each([["SIGINT", 130], ["SIGTERM", 143]] as const)("%s: output so far kept, the summary printed, exit code %i, and the runners abort their requests", async (signal, exitCode) => {
     const server = await countingServer()
     try {
       // batch 0 completes, batch 1 hangs on the runner until the client is interrupted
@@ -154,14 +154,53 @@ describe("leakproof fetch --cluster against runner processes", () => {
         if (Date.now() > until0) throw new Error(`the job never got under way: ${client.stderr()}`)
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
-      const code = await Harness.stop(client, "SIGINT")
+      const code = await Harness.stop(client, signal)
       const r = { code, stdout: client.stdout(), stderr: client.stderr() }
-      expect(r.code).toBe(130)
+      expect(r.code).toBe(exitCode)
       expect(normalize(r).lines.map((l) => l["url"])).toEqual([server.url("/ok/1"), server.url("/ok/4")])
       expect(r.stderr).toMatch(/summary: 4 URLs: 2 succeeded, 0 failed, 2 cancelled/)
       const until = Date.now() + 10_000
       while (server.aborted.length < 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
       expect(server.aborted.sort()).toEqual(["/hang/2", "/hang/3"])
+    } finally {
+      await server.close()
+    }
+  }, 60_000)
+
+  it("--deadline cuts the job on the runners: what finished is printed, the rest cancelled, exit code 124", async () => {
+    const server = await countingServer()
+    try {
+      const urls = [server.url("/ok/d1"), server.url("/ok/d2"), server.url("/hang/d3"), server.url("/ok/d4"), server.url("/hang/d5")]
+      const r = await runCli(
+        ["fetch", "--cluster", "--db", db, "--batch-size", "2", "--deadline", "1500ms", "--timeout", "60s", "--retries", "0", "--format", "ndjson", ...urls],
+        { timeoutMs: 30_000 }
+      )
+      expect(r.code).toBe(124)
+      expect(normalize(r).lines.map((l) => l["url"])).toEqual([server.url("/ok/d1"), server.url("/ok/d2"), server.url("/ok/d4")])
+      expect(r.stderr).toMatch(/summary: 5 URLs: 3 succeeded, 0 failed, 2 cancelled/)
+      // the runners gave up on the hanging requests at the deadline
+      const until = Date.now() + 10_000
+      while (server.aborted.length < 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(server.aborted.sort()).toEqual(["/hang/d3", "/hang/d5"])
+    } finally {
+      await server.close()
+    }
+  }, 60_000)
+
+  it("fetch --cluster … | head -1: one line, no stack trace, exit code 141", async () => {
+    const server = await countingServer()
+    try {
+      // /hang never answers: the job can only end because the closed pipe cancelled it
+      // later batches keep writing after the reader left (the write that meets EPIPE)
+      const urls = [...Array.from({ length: 40 }, (_, i) => server.url(`/ok/p${i}?ms=30`)), ...Array.from({ length: 4 }, (_, i) => server.url(`/hang/p${i}`))]
+      const client = Harness.spawnCli(["fetch", "--cluster", "--db", db, "--batch-size", "4", "--timeout", "60s", "--format", "ndjson", ...urls])
+      await client.waitFor("\n", 20_000)
+      client.child.stdout!.destroy() // the reader exits: the next write gets EPIPE
+      const code = await Promise.race([client.exited, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 20_000))])
+      if (code === -1) await Harness.stop(client, "SIGKILL")
+      expect(JSON.parse(client.stdout().split("\n")[0]!)).toMatchObject({ ok: true })
+      expect(client.stderr()).toBe("")
+      expect(code).toBe(141)
     } finally {
       await server.close()
     }
@@ -174,6 +213,7 @@ describe("leakproof fetch --cluster against runner processes", () => {
       expect(r.stderr).toContain("leakproof: cluster: no runner is up; the job waits for one ('leakproof runner --port P --db URL')")
       expect(r.stderr).toMatch(/summary: 2 URLs: 0 succeeded, 0 failed, 2 cancelled/)
       expect(r.stdout).toBe("")
+      expect(r.code).toBe(124)
     } finally {
       await Harness.dropDatabase(pg!.adminUrl, `${dbName}_empty`)
     }
