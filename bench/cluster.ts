@@ -2,8 +2,9 @@
  * The scale-out fetch against the same fetch in one process, in one run: 10,000 URLs (1 KiB each,
  * a loopback server in its own process), with 32 requests in flight in every case:
  *   - one process: `leakproof fetch --concurrency 32`;
- *   - cluster, 1 runner and 2 runners: `leakproof fetch --cluster --batch-size 100 --batches 4
- *     --concurrency 8`, runners warmed up by a first job (runners are long-lived);
+ *   - cluster, 1 runner and 2 runners: `leakproof fetch --cluster --batches 4 --concurrency 8` (the
+ *     default 500 URLs per batch), runners warmed up by a first job (runners are long-lived);
+ *   - cluster, 2 runners, `--batch-size 100`: what a smaller batch costs (a message's fixed cost);
  * URLs/s (the client's wall time) and CPU per URL (client + runners + PostgreSQL, from /proc) as
  * ratios to one process; then the failover time after a SIGKILL of one of 2 runners mid-job.
  * Needs PostgreSQL (scripts/cluster-pg.sh starts it and the bench stops it again).
@@ -64,7 +65,7 @@ const main = async () => {
         outcomes: p.stdout().split("\n").filter((l) => l.length > 0).length
       }
     }
-    const cluster = ["fetch", "--cluster", "--db", db, "--batch-size", "100", "--batches", "4", "--concurrency", "8"]
+    const cluster = ["fetch", "--cluster", "--db", db, "--batches", "4", "--concurrency", "8"]
     const results: Array<[string, Run]> = []
     const report = (label: string, r: Run) => {
       const cpu = r.client + r.runners + r.postgres
@@ -92,6 +93,7 @@ const main = async () => {
     await Harness.waitForShards(db, 2)
     await job([...cluster, "--job", "warm-2"], file("warm-2", 1_000))
     report("cluster, 2 runners", await job([...cluster, "--job", "two"], file("two", N)))
+    report("  batches of 100", await job([...cluster, "--batch-size", "100", "--job", "two-100"], file("two-100", N)))
 
     // Failover: SIGKILL one of the two runners a quarter of the way through a job.
     const client = Harness.spawnCli([...cluster, "--job", "kill", "--retries", "0", "--format", "ndjson", "--file", file("kill", N)])

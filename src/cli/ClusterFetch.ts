@@ -26,7 +26,7 @@ export const options = {
   ),
   batchSize: Options.integer("batch-size").pipe(
     Options.withDescription("with --cluster: URLs per message to a runner"),
-    Options.withDefault(100)
+    Options.withDefault(500)
   ),
   batches: Options.integer("batches").pipe(
     Options.withDescription("with --cluster: messages in flight at once (each runs --concurrency requests)"),

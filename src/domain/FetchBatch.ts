@@ -4,11 +4,14 @@
  * outcome per URL (what the CLI prints: status, byte count, duration, attempts or error reason and
  * detail), never a body: runners fetch with `body: "discard"`, as the local CLI does.
  *
- * Why batches: a cluster message costs ~25-30 ms of CPU (client + runner + PostgreSQL) whatever it
- * carries, a fetch ~2.5 ms; one message per 100 URLs keeps the cluster's share near 10%.
+ * Why batches: a cluster message costs ~15-20 ms of CPU (client + runner + PostgreSQL) whatever it
+ * carries, a fetch on undici's dispatcher ~0.1 ms: with one message per 100 URLs the cluster costs
+ * more than the fetching, with one per 500 (the CLI's default) about a tenth of it (README,
+ * "Scale-out").
  *
- * Identity: the message's primary key is `job/batch#generation`, so a resubmitted job (same job id)
- * is answered from storage and does no work twice. A stored reply is final, with one exception the
+ * Identity: the message's primary key is `job/batch#generation`, where `job` is the batch's key
+ * (`FetchClusterClient.jobKeys`: a hash of the options and the URLs so far, or `--job NAME`), so a
+ * resubmitted job is answered from storage and does no work twice. A stored reply is final, with one exception the
  * client handles: a batch that an earlier run cancelled (Ctrl-C, `--take`, a deadline) is asked
  * again under the next generation, because "cancelled" was that run's decision, not the URL's
  * outcome.

@@ -5,7 +5,7 @@
  * so every program and command built on `UrlFetcher` runs on the cluster unchanged: `leakproof
  * fetch --cluster` is `leakproof fetch` with this layer.
  *
- * A job is cut into batches (`batchSize` URLs, default 100) sent as persisted `FetchBatch`
+ * A job is cut into batches (`batchSize` URLs, default 500) sent as persisted `FetchBatch`
  * messages, at most `batches` at a time (default 4); each batch runs on a runner with the job's
  * `concurrency`, so at most `batches x concurrency` requests are in flight. URLs are pulled from
  * the source (an `Iterable`, `AsyncIterable` or `Stream`, e.g. a file read line by line) only as
@@ -45,7 +45,7 @@ import * as ClusterStack from "./ClusterStack.js"
 export interface ClientOptions {
   /** The job's name; the same name gets the stored replies (default: a hash of URLs and options). */
   readonly job?: string | undefined
-  /** URLs per message (default 100). */
+  /** URLs per message (default 500). */
   readonly batchSize?: number | undefined
   /** Messages in flight at once (default 4). */
   readonly batches?: number | undefined
@@ -116,7 +116,7 @@ const validate = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOp
 /**
  * A `UrlFetcher` on the cluster (Go analogue: Kata 17's `Fetch(ctx, urls) <-chan Result` backed by a
  * durable job queue; needs `Sharding`, which `layer` provides as a client-only member). Defaults:
- * 100 URLs per batch, 4 batches in flight.
+ * 500 URLs per batch, 4 batches in flight.
  * `fetch`/`batch` fork their batch senders into the caller's scope; leaving the scope interrupts
  * them, which sends an interrupt to each batch in flight: the runner aborts its requests. A reply
  * that breaks the protocol (a missing outcome without a deadline, an outcome twice) or a batch the
@@ -127,7 +127,7 @@ const validate = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOp
 export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlFetcher, never, Sharding.Sharding> =>
   Effect.gen(function*() {
     const clientFor = yield* FetchBatch.client
-    const batchSize = options.batchSize ?? 100
+    const batchSize = options.batchSize ?? 500
     const window = options.batches ?? 4
 
     const batch = <E = never, R = never>(
