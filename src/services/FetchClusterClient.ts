@@ -100,12 +100,39 @@ const retrySchedule = Schedule.exponential("200 millis").pipe(
   Schedule.upTo("2 minutes")
 )
 
+/**
+ * An `AsyncIterable` as a `Stream` whose finalizer tells the iterator to stop (`return()`) but does
+ * not wait for it. `Stream.fromAsyncIterable` awaits `return()`, and an async generator queues
+ * `return()` behind a `next()` still pending: a source that stalls (stdin nobody writes to) would
+ * hold the job open forever after its deadline, `--take` or Ctrl-C. Like closing a Go reader's
+ * context: the reader is abandoned, not joined. A `next()` that rejects dies (a source bug).
+ */
+const fromAsyncIterable = (iterable: AsyncIterable<string>): Stream.Stream<string> =>
+  Stream.unwrapScoped(Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => iterable[Symbol.asyncIterator]()),
+      (iterator) =>
+        Effect.sync(() => {
+          if (iterator.return === undefined) return
+          // Not awaited; a rejection there has no one left to tell.
+          Promise.resolve().then(() => iterator.return!()).catch(() => {})
+        })
+    ),
+    (iterator) =>
+      Stream.repeatEffectOption(
+        Effect.flatMap(
+          Effect.promise(() => iterator.next()),
+          (r) => r.done === true ? Effect.fail(Option.none()) : Effect.succeed(r.value)
+        )
+      )
+  ))
+
 const toStream = <E, R>(urls: UrlSource<E, R>): Stream.Stream<string, E, R> =>
   typeof urls === "object" && urls !== null && Stream.StreamTypeId in urls
     ? urls as Stream.Stream<string, E, R>
     : Symbol.iterator in urls
     ? Stream.fromIterable(urls as Iterable<string>)
-    : Stream.orDie(Stream.fromAsyncIterable(urls as AsyncIterable<string>, (e) => e))
+    : fromAsyncIterable(urls as AsyncIterable<string>)
 
 const validate = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOptions, InvalidFetchOptions> =>
   Effect.flatMap(makeOptions(partial), (o) =>
@@ -208,8 +235,17 @@ export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlF
         // The source is read no further than the deadline (a file is not read to its end).
         if (o.deadline !== undefined) source = Stream.interruptWhen(source, Effect.zipRight(Effect.sleep(o.deadline), Effect.sync(() => (cut = true))))
         let index = 0
+        const clock = yield* Effect.clock
         const produceAll = source.pipe(
           Stream.grouped(batchSize),
+          // No batch is formed after the deadline. Checked here, on every batch, and not only by
+          // the timer above: a source that is always ready (a large array, buffered lines) never
+          // lets a timer fire while batches are skipped.
+          Stream.takeWhile(() => {
+            if (wire.deadlineAt === undefined || clock.unsafeCurrentTimeMillis() < wire.deadlineAt) return true
+            cut = true
+            return false
+          }),
           // In order: each batch's key hashes every URL before it.
           Stream.map((chunk) => {
             const batchUrls = Chunk.toReadonlyArray(chunk)

@@ -4,7 +4,7 @@
  */
 import * as TestRunner from "@effect/cluster/TestRunner"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Either, Exit, FastCheck as fc, Layer, Schema } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, Exit, FastCheck as fc, Fiber, Layer, Schedule, Schema, Stream } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import * as FetchBatch from "../../src/domain/FetchBatch.js"
 import type { FetchErrorReason, FetchOutcome } from "../../src/domain/FetchOutcome.js"
@@ -161,6 +161,82 @@ describe("FetchBatch entity on the in-memory cluster", () => {
       expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
       expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("boom in the engine")
     }))
+
+  it.scopedLive("URLs from a Stream or an AsyncIterable are read as batches form: one outcome per URL, as fetchUrls counts them", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const urls = Array.from({ length: 11 }, (_, i) => server.url(`/ok/${i}`))
+      async function* lines() {
+        for (const u of urls) yield u
+      }
+      for (const source of [Stream.fromIterable(urls), lines()]) {
+        const got: Array<string> = []
+        const result = yield* LeakCheck.verifyNone(fetchUrls(source, { onOutcome: (o) => Effect.sync(() => got.push(o.url)) }))
+        expect(got.sort()).toEqual([...urls].sort())
+        expect(result).toMatchObject({ deadline: false, stoppedEarly: false, summary: { total: 11, succeeded: 11, cancelled: 0 } })
+      }
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize: 3, batches: 2 }))))
+
+  it.scopedLive("an endless source with a deadline: read no further than the deadline, and the result says the deadline cut it", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      let pulled = 0
+      const endless = Stream.iterate(0, (n) => n + 1).pipe(Stream.map((i) => {
+        pulled++
+        return server.url(`/ok/${i}`)
+      }))
+      const result = yield* LeakCheck.verifyNone(fetchUrls(endless, { deadline: "400 millis" }).pipe(Effect.timeout("10 seconds")))
+      expect(result.deadline).toBe(true)
+      expect(result.summary.succeeded).toBeGreaterThan(0)
+      expect(result.summary.total).toBe(result.summary.succeeded + result.summary.cancelled)
+      const after = pulled
+      yield* Effect.sleep("100 millis")
+      expect(pulled).toBe(after) // nothing reads the source any more
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize: 5, batches: 2 }))))
+
+  it.scopedLive("a source that stalls (stdin nobody writes to): the job ends at the deadline with what it had", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      async function* stalls() {
+        yield server.url("/ok/1")
+        yield server.url("/ok/2")
+        yield* [server.url("/ok/3")]
+        yield await new Promise<string>(() => {}) // never
+      }
+      const start = Date.now()
+      const result = yield* LeakCheck.verifyNone(fetchUrls(stalls(), { deadline: "500 millis" }))
+      // the URLs pulled before the stall made a last, partial batch when the deadline ended the
+      // source, too late to be sent: all three are counted, none has an outcome
+      expect(result.deadline).toBe(true)
+      expect(result.summary.total).toBe(3)
+      expect(result.summary.cancelled).toBe(3)
+      expect(Date.now() - start).toBeLessThan(2_000) // not the client's deadline + 2 s
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize: 5, batches: 2 }))))
+
+  it.scopedLive("interrupting a job whose source stalls (Ctrl-C on stdin) ends it at once, wherever the source stalls", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      // before the first URL, mid-batch, at a batch boundary, after one whole batch
+      for (const stallAfter of [0, 1, 3, 5, 6]) {
+        const reached = yield* Deferred.make<void>()
+        const got: Array<string> = []
+        async function* stalls() {
+          for (let i = 0; i < stallAfter; i++) yield server.url(`/ok/${i}`)
+          Deferred.unsafeDone(reached, Exit.void)
+          yield await new Promise<string>(() => {}) // never
+        }
+        const job = fetchUrls(stalls(), { onOutcome: (o) => Effect.sync(() => got.push(o.url)) })
+        const exit = yield* LeakCheck.verifyNone(Effect.gen(function*() {
+          const fiber = yield* Effect.fork(job)
+          yield* Deferred.await(reached)
+          // the one full batch (stallAfter 5, 6) is fetched before the interrupt
+          if (stallAfter >= 5) yield* Effect.repeat(Effect.sync(() => got.length), { until: (n) => n >= 5, schedule: Schedule.spaced("10 millis") })
+          return yield* Fiber.interrupt(fiber)
+        }).pipe(Effect.timeout("3 seconds")))
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        expect(got).toHaveLength(stallAfter >= 5 ? 5 : 0)
+      }
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize: 5, batches: 2 }))))
 
   it.live.prop(
     "any batch size and window: every URL, repeats included, gets exactly one outcome",
