@@ -55,7 +55,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Chunk, Data, Effect, FiberId, FiberRef, Option, RuntimeFlags, Stream } from "effect"
+import { Cause, Chunk, Clock, Data, Duration, Effect, FiberId, FiberRef, Option, RuntimeFlags, Stream } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 
@@ -1005,4 +1005,107 @@ export const or = (...dones: ReadonlyArray<Done>): Effect.Effect<Done, never, Sc
     )
     return orDone
   })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers: Go's time.After and time.Tick, as channels
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Go's `time.After(d)`: a channel that receives the time once, `duration` from now (the `Clock`'s
+ * epoch milliseconds when it fired), so a `select` can wait for a channel *or* a deadline and take
+ * exactly one of them: `select { case v := <-ch: … case <-time.After(d): … }` is
+ *
+ * ```ts
+ * const timeout = yield* Chan.after("1 second")
+ * yield* Chan.select([Chan.onReceive(ch, (v) => use(v)), Chan.onReceive(timeout, () => giveUp)])
+ * ```
+ *
+ * If the timer wins, the value stays in `ch`; if `ch` wins, the timer's value stays in its own
+ * channel. `Effect.timeout(Chan.receive(ch))` cannot promise that (see `receiveTimeout`).
+ *
+ * As in Go, the channel has capacity 1 (the timer fires whether or not anyone is receiving, and
+ * never blocks) and is never closed: a second receive blocks. Time is Effect's `Clock`, so under
+ * `TestClock` it fires when virtual time passes `duration`. The timer is one fiber in the caller's
+ * `Scope`: it ends when it fires, and is interrupted (its timer cancelled) when the scope closes
+ * first; nothing arrives after that. A zero (or negative) duration gives a channel that already
+ * holds the time and starts no timer; an infinite one, a channel that never receives.
+ *
+ * @since 0.1.0
+ */
+export const after = (duration: Duration.DurationInput): Effect.Effect<RecvChan<number>, never, Scope.Scope> => {
+  const d = Duration.decode(duration)
+  return Effect.suspend(() => {
+    const ch = unsafeMake<number>(1, { name: `after(${Duration.format(d)})` })
+    if (!Duration.isFinite(d)) return Effect.succeed(ch)
+    const fire = Effect.flatMap(Clock.currentTimeMillis, (now) => send(ch, now))
+    if (Duration.isZero(d)) return Effect.as(fire, ch)
+    // Interruptible even when forked from an uninterruptible region, so the scope can stop it.
+    return Effect.as(Effect.forkScoped(Effect.interruptible(Effect.zipRight(Effect.sleep(d), fire))), ch)
+  })
+}
+
+/**
+ * Go's `time.Tick(d)` (a `time.Ticker` stopped with the scope): a channel that receives the time
+ * (the `Clock`'s epoch milliseconds) every `period`, first after one `period`. Ticks stay on the
+ * grid start + k·period. Like Go's ticker the channel holds one tick: a reader that falls behind
+ * gets the oldest pending tick at once, then the next one on the grid, and the ticks in between
+ * are dropped (Go: "adjusts the intervals or drops ticks to make up for slow receivers"); the
+ * ticker itself never blocks.
+ *
+ * The ticker is one fiber in the caller's `Scope`, interrupted (its timer cancelled) when the
+ * scope closes: nothing arrives after that, and the channel is never closed (as Go's
+ * `Ticker.Stop`). Time is Effect's `Clock` (virtual under `TestClock`). A zero period gives Go's
+ * `time.Tick(0)`: a nil channel, which never receives and which `select` skips.
+ *
+ * @since 0.1.0
+ */
+export const tick = (period: Duration.DurationInput): Effect.Effect<RecvChan<number>, never, Scope.Scope> => {
+  const d = Duration.decode(period)
+  return Effect.suspend(() => {
+    if (Duration.isZero(d)) return Effect.succeed(nil<number>())
+    const ch = unsafeMake<number>(1, { name: `tick(${Duration.format(d)})` })
+    if (!Duration.isFinite(d)) return Effect.succeed(ch)
+    const millis = Duration.toMillis(d)
+    // Go's sendTime: a non-blocking send, so a reader that is behind loses this tick.
+    const sendTick = (now: number) => select([onSend(ch, now, () => Effect.void)], { default: () => Effect.void })
+    const ticker = Effect.gen(function*() {
+      let due = (yield* Clock.currentTimeMillis) + millis
+      while (true) {
+        const before = yield* Clock.currentTimeMillis
+        if (due > before) yield* Effect.sleep(Duration.millis(due - before))
+        const now = yield* Clock.currentTimeMillis
+        yield* sendTick(now)
+        // The next tick on the grid after `now`: ticks that fell due while this one was late are
+        // dropped, not fired in a burst.
+        due += millis * (Math.floor((now - due) / millis) + 1)
+      }
+    })
+    return Effect.as(Effect.forkScoped(Effect.interruptible(ticker)), ch)
+  })
+}
+
+/**
+ * `Chan.receive(ch)` with a deadline, without losing a value: Go's
+ * `select { case v, ok := <-ch: … case <-time.After(d): … }`. `Some(v)` or `None` (closed and
+ * drained) as `receive` gives them, or a `TimeoutException` when `duration` passed first; then
+ * nothing was taken from `ch`. A value that is ready is taken at once, without a timer; otherwise
+ * it is a `select` over `ch` and `after(duration)`, whose timer is gone when it returns.
+ *
+ * This is the lossless form of `Effect.timeout(Chan.receive(ch), duration)` (same type). That one
+ * races the receive (in a fiber of its own) against a sleep: if a sender hands the receiver a
+ * value just as the sleep wins, the race discards the loser's completed result, value included.
+ * Interruption is as for `select`: while waiting, nothing is taken.
+ *
+ * @since 0.1.0
+ */
+export const receiveTimeout = <A>(
+  ch: RecvChan<A>,
+  duration: Duration.DurationInput
+): Effect.Effect<Option.Option<A>, Cause.TimeoutException> => {
+  const d = Duration.decode(duration)
+  const received = onReceive(ch, (v: Option.Option<A>) => Effect.succeed(v))
+  const timedOut = Effect.failSync(() => new Cause.TimeoutException(`Operation timed out after '${Duration.format(d)}'`))
+  const wait = Effect.scoped(Effect.flatMap(after(d), (timer) => select([received, onReceive(timer, () => timedOut)])))
+  return select([received], { default: () => wait })
 }
