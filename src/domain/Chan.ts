@@ -12,6 +12,10 @@
  * - Blocking is interruption-aware: interrupting a fiber parked in `send`, `receive` or `select`
  *   withdraws the operation. This is how `ctx.Done()` is spelled here: no per-send `select` is
  *   needed to make a producer cancellable.
+ * - `after(d)` and `tick(d)` are Go's `time.After` and `time.Tick`: channels fed by one timer fiber
+ *   in the caller's `Scope`, on Effect's `Clock` (so `TestClock` drives them). A `select` over a
+ *   channel and `after(d)` is a receive (or send) with a deadline that takes exactly one of the
+ *   two; `receiveTimeout` is that select.
  *
  * ## Invariants
  *
@@ -45,8 +49,9 @@
  * What a caller does with a result after it has it is the caller's: as anywhere in Effect, an
  * interruption can stop a fiber between two of its own steps (between a `receive` and the
  * effect that processes the value). `Effect.timeout`/`Effect.race` around a `receive` run it in
- * another fiber and discard a completed loser's value; use `select` with a timer or done channel
- * to choose between channel operations atomically.
+ * another fiber and discard a completed loser's value (by invariant 2 the receive completed, so
+ * the value has left the channel); use `select` with `after(d)` or a done channel (or
+ * `receiveTimeout`) to choose between a channel operation and a deadline atomically.
  *
  * The implementation follows Go's runtime (`chansend`/`chanrecv`/`selectgo`): a ring buffer plus
  * FIFO queues of parked senders and receivers. A sender that finds a parked receiver hands the
