@@ -1094,13 +1094,16 @@ export const tick = (period: Duration.DurationInput): Effect.Effect<RecvChan<num
  * `Chan.receive(ch)` with a deadline, without losing a value: Go's
  * `select { case v, ok := <-ch: … case <-time.After(d): … }`. `Some(v)` or `None` (closed and
  * drained) as `receive` gives them, or a `TimeoutException` when `duration` passed first; then
- * nothing was taken from `ch`. A value that is ready is taken at once, without a timer; otherwise
- * it is a `select` over `ch` and `after(duration)`, whose timer is gone when it returns.
+ * nothing was taken from `ch`. A value that is ready is taken at once, without a timer (so a zero
+ * duration is a non-blocking receive that fails when nothing is ready); an infinite one is
+ * `receive`.
  *
  * This is the lossless form of `Effect.timeout(Chan.receive(ch), duration)` (same type). That one
  * races the receive (in a fiber of its own) against a sleep: if a sender hands the receiver a
  * value just as the sleep wins, the race discards the loser's completed result, value included.
- * Interruption is as for `select`: while waiting, nothing is taken.
+ * Here one `select` takes either the value or the timer's tick. It is one channel operation, with
+ * the invariants of `receive`: if it ends interrupted, it took nothing. Its timer is a child fiber,
+ * stopped in the step the value was taken (and with the fiber, if it is interrupted).
  *
  * @since 0.1.0
  */
@@ -1109,8 +1112,24 @@ export const receiveTimeout = <A>(
   duration: Duration.DurationInput
 ): Effect.Effect<Option.Option<A>, Cause.TimeoutException> => {
   const d = Duration.decode(duration)
-  const received = onReceive(ch, (v: Option.Option<A>) => Effect.succeed(v))
   const timedOut = Effect.failSync(() => new Cause.TimeoutException(`Operation timed out after '${Duration.format(d)}'`))
-  const wait = Effect.scoped(Effect.flatMap(after(d), (timer) => select([received, onReceive(timer, () => timedOut)])))
-  return select([received], { default: () => wait })
+  const now = onReceive(ch, (v: Option.Option<A>) => Effect.succeed(v))
+  if (!Duration.isFinite(d)) return receive(ch)
+  if (Duration.isZero(d)) return select([now], { default: () => timedOut })
+  // Not `after` in a scope: closing a scope awaits the timer fiber, and an interruption arriving
+  // then would drop the value the select took. A child fiber ends with this one when it is
+  // interrupted, and the case that takes the value stops it in that same step.
+  const wait = Effect.suspend(() => {
+    const timer = unsafeMake<number>(1, { name: `after(${Duration.format(d)})` })
+    const fire = Effect.flatMap(Clock.currentTimeMillis, (t) => send(timer, t))
+    return Effect.flatMap(Effect.fork(Effect.interruptible(Effect.zipRight(Effect.sleep(d), fire))), (timerFiber) =>
+      select([
+        onReceive(ch, (v: Option.Option<A>) => {
+          timerFiber.unsafeInterruptAsFork(FiberId.none)
+          return Effect.succeed(v)
+        }),
+        onReceive(timer, () => timedOut)
+      ]))
+  })
+  return select([now], { default: () => wait })
 }

@@ -4,7 +4,7 @@
  * `it` of `leakproof/vitest`): a timer left running after its scope closed fails the test.
  */
 import { describe, expect, it } from "../../src/vitest.js"
-import { Cause, Chunk, Duration, Effect, Either, Exit, FastCheck as fc, Fiber, Option, Scope, TestClock } from "effect"
+import { Cause, Chunk, Duration, Effect, Either, Exit, FastCheck as fc, Fiber, FiberId, Option, Scope, TestClock } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import { awaitSuspended, isAlive, parkedOn } from "../support/fibers.js"
@@ -202,6 +202,34 @@ describe("Chan.receiveTimeout (select + after)", () => {
       yield* Chan.send(ch, 2)
       expect(yield* Chan.receive(ch)).toEqual(Option.some(2))
     }))
+
+  it.effect.each([0, 1])(
+    "capacity %i: interrupted just as a sender hands it a value, it returns the value or took nothing (found by the fuzz)",
+    (capacity) =>
+      Effect.gen(function*() {
+        // The fuzz (seed 7881) found a receiveTimeout built as Effect.scoped(after + select) losing
+        // a value: the interruption, deferred while the select completed, landed while the scope
+        // waited for the timer fiber to end, and the scope's end dropped the value.
+        for (const turns of [0, 1, 2, 3]) {
+          const ch = yield* Chan.make<number>(capacity)
+          let got: Option.Option<number> | undefined
+          const receiver = yield* Effect.fork(Effect.map(Chan.receiveTimeout(ch, "1 second"), (v) => (got = v)))
+          expect(yield* parkedOn(receiver)).toBe("select")
+          for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+          // In one step: the interruption is requested, then a sender completes the parked receive.
+          const sent = yield* Effect.suspend(() => {
+            receiver.unsafeInterruptAsFork(FiberId.none)
+            return Chan.select([Chan.onSend(ch, 42, () => Effect.succeed(true))], { default: () => Effect.succeed(false) })
+          })
+          yield* Fiber.await(receiver)
+          const left = yield* Chan.len(ch)
+          if (left > 0) yield* Chan.receive(ch)
+          expect({ sent, got, left }).toEqual(
+            sent && left === 0 ? { sent, got: Option.some(42), left } : { sent, got: undefined, left }
+          )
+        }
+      })
+  )
 
   it.effect(
     "Effect.timeout(Chan.receive) drops a value handed over just as the timeout wins; receiveTimeout and select + after never do",
