@@ -74,6 +74,20 @@ describe("Chan.after (Go's time.After)", () => {
       expect(yield* poll(never)).toEqual(Option.none())
     }))
 
+  it.effect.each(["after", "tick"] as const)(
+    "%s: the time is counted from the call, not from when the timer fiber first runs (found by exploring schedules)",
+    (kind) =>
+      Effect.scoped(Effect.gen(function*() {
+        const clock = new StepClock()
+        const timer = yield* Effect.withClock(kind === "after" ? Chan.after(3) : Chan.tick(3), clock)
+        clock.advance(2) // before the timer fiber has run at all
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        clock.advance(1)
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        expect(yield* poll(timer)).toEqual(Option.some(Option.some(3))) // due at 3, and it says so
+      }))
+  )
+
   it.effect("leaving the scope stops the timer: its fiber is gone, and nothing arrives later", () =>
     LeakCheck.track((t) =>
       Effect.gen(function*() {
