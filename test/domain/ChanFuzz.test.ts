@@ -3,7 +3,7 @@
  * `test/fuzz/ChanFuzz.ts` for what a scenario is and what is checked. `npm run fuzz` runs many
  * more; a failing scenario prints its seed, and `LEAKPROOF_SEED=<seed>` replays it alone.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Effect } from "effect"
 import * as ChanFuzz from "../fuzz/ChanFuzz.js"
 

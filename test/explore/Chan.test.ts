@@ -3,7 +3,7 @@
  * tests check on the default schedule, now with wake-ups reordered and fibers yielding at random
  * steps, plus no leak and no deadlock on every schedule. A failure prints the seed that replays it.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Effect, Either, Exit, Fiber, Option, Scope } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import * as Interleaving from "../../src/domain/Interleaving.js"
