@@ -315,9 +315,11 @@ const deferInterruption = (
 /**
  * Scheduler turns a deferred interruption waits for, when the fiber makes no channel operation:
  * it lands at the fiber's third yield to the scheduler after the deferral (or in whatever it waits
- * on). The path from the deferral back to the operation's caller is about a dozen runtime steps,
- * so with any op budget above ~10 (below that Effect's own runtime can livelock an interrupted
- * fiber) at most two of those yields fall before the caller has the result.
+ * on). The path from the deferral back to the operation's caller is about a dozen runtime steps
+ * (`WAY_BACK`), and `onParkFailure` yields before it rather than on it when the op budget would
+ * run out, so with any op budget above `WAY_BACK` one of those yields falls before the caller has
+ * the result, and with smaller ones (below ~10 Effect's own runtime can livelock an interrupted
+ * fiber) at most two.
  */
 const DEFERRAL_HOPS = 3
 
