@@ -37,9 +37,11 @@
  * 3. **No yield between the channel changing and the caller getting the result**: an operation
  *    that completes at once does so in the step before its caller's continuation, and yields
  *    first if the scheduler would otherwise yield in between; a woken one resumes with its
- *    result. So no interruption can arrive between the two, and an operation's `Exit` tells the
- *    truth (with the default scheduler and an op budget above 4). A select calls the chosen
- *    case's body function in the step its channel operation happened in.
+ *    result, and one completed after its interruption was requested yields (uninterruptibly)
+ *    before its way back if the op budget would run out on it. So no interruption can arrive
+ *    between the two, and an operation's `Exit` tells the truth (with the default scheduler and
+ *    an op budget above 4, above 12 for the interrupted case). A select calls the chosen case's
+ *    body function in the step its channel operation happened in.
  * 4. **Once `None`, always `None`**: after a `receive` returned `None`, every later one does.
  * 5. **`0 <= len <= cap`** at every point (the buffer is a ring of exactly `cap` slots).
  * 6. **One close**: the first `close` succeeds; every other one dies with `CloseOfClosed`; every
