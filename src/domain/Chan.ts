@@ -339,17 +339,16 @@ const onParkFailure = (p: Parked, cause: Cause.Cause<unknown>): Effect.Effect<an
   return Effect.withFiberRuntime((fiber) => {
     const interrupted = fiber.getFiberRef(FiberRef.interruptedCause)
     if (Cause.isEmpty(interrupted)) return Effect.failCause(cause)
-    const lifted = Effect.zipRight(deferInterruption(fiber, interrupted), p.now ?? p.result(p))
+    const lift = deferInterruption(fiber, interrupted)
+    const result = p.now ?? p.result(p)
     const budget = fiber.getFiberRef(FiberRef.currentMaxOpsBeforeYield)
-    if (budget <= WAY_BACK || fiber.currentOpCount + WAY_BACK <= budget) return lifted
+    if (budget <= WAY_BACK || fiber.currentOpCount + WAY_BACK <= budget) return Effect.zipRight(lift, result)
     // The fiber's budget would run out on the way back to the caller: an interruption arriving
     // during that yield would be a new one, which nothing defers, and it would drop the result
     // (invariant 3). Yield here instead, still uninterruptible, then defer whatever arrived
     // meanwhile too, and go back with a fresh budget.
-    return Effect.zipRight(
-      deferInterruption(fiber, interrupted),
-      Effect.zipRight(Effect.yieldNow(), Effect.withFiberRuntime<any, any, any>((f) => Effect.zipRight(deferArrived(f), p.now ?? p.result(p))))
-    )
+    const afterYield = Effect.withFiberRuntime<any, any, any>((f) => Effect.zipRight(deferArrived(f), result))
+    return Effect.zipRight(lift, Effect.zipRight(Effect.yieldNow(), afterYield))
   })
 }
 
