@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
-import * as FaultServer from "../support/FaultServer.js"
+import { describe, expect, it } from "@effect/vitest"
 import { runCli } from "../support/cli.js"
+import { faultServerForSuite, outputLines } from "../support/suiteServer.js"
 
-let scope: Scope.CloseableScope
-let server: FaultServer.FaultServer
-
-beforeAll(async () => {
-  scope = await Effect.runPromise(Scope.make())
-  server = await Effect.runPromise(Scope.extend(FaultServer.start, scope))
-})
-afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
-
-const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+const server = faultServerForSuite()
+const lines = outputLines
 
 describe("leakproof fetch (spawned CLI)", () => {
   it("streams one NDJSON object per URL when piped; the summary goes to stderr; exit 0 when all succeed", async () => {
