@@ -9,7 +9,9 @@
  * messages, at most `batches` at a time (default 4); each batch runs on a runner with the job's
  * `concurrency`, so at most `batches x concurrency` requests are in flight. URLs are pulled from
  * the source (an `Iterable`, `AsyncIterable` or `Stream`, e.g. a file read line by line) only as
- * batches are formed: a job is never held whole. Outcomes arrive a batch at a time, each batch's in
+ * batches are formed: a job is never held whole. A lazy source is read by a fiber of its own that
+ * the job abandons when it ends (deadline, `--take`, Ctrl-C), so an input that stays open (stdin)
+ * never holds the job. Outcomes arrive a batch at a time, each batch's in
  * completion order. Bodies stay on the runners: a `Fetched` has `bytes` and an empty `body`, as
  * with `body: "discard"` (`body: { dir }` is refused: the files would be written on the runners).
  *
@@ -27,7 +29,7 @@
 import * as ClusterError from "@effect/cluster/ClusterError"
 import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import type * as Sharding from "@effect/cluster/Sharding"
-import { Cause, Chunk, Clock, Console, Context, Data, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Scope, Stream } from "effect"
+import { Cause, Chunk, Clock, Console, Context, Data, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Schedule, Scope, Stream, Take } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import * as Chan from "../domain/Chan.js"
 import type { BatchReply } from "../domain/FetchBatch.js"
@@ -126,6 +128,21 @@ const fromAsyncIterable = (iterable: AsyncIterable<string>): Stream.Stream<strin
         )
       )
   ))
+
+/**
+ * `source` read by a fiber of its own, through a one-chunk queue, so that ending the job never
+ * waits for the source's finalizer: that fiber is told to stop and abandoned, not joined (the
+ * local engine treats its feeder the same way). A reader parked on an input that stays open (the
+ * CLI's `--file -` on a stdin nobody writes to) would otherwise hold the job past its deadline,
+ * `--take` or Ctrl-C, until the input ends. The abandoned fiber ends when its finalizer does.
+ */
+const detached = <E, R>(source: Stream.Stream<string, E, R>): Stream.Stream<string, E, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const queue = yield* Queue.bounded<Take.Take<string, E>>(1)
+    const reader = yield* Effect.forkDaemon(Stream.runIntoQueue(source, queue))
+    yield* Effect.addFinalizer(() => Effect.zipRight(Fiber.interruptFork(reader), Queue.shutdown(queue)))
+    return Stream.flattenTake(Stream.fromQueue(queue))
+  }))
 
 const toStream = <E, R>(urls: UrlSource<E, R>): Stream.Stream<string, E, R> =>
   typeof urls === "object" && urls !== null && Stream.StreamTypeId in urls
@@ -228,7 +245,10 @@ export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlF
             })
           })
 
-        let source = Stream.mapChunks(toStream(urls), (chunk) => {
+        // An array (the CLI's arguments) has no reader to abandon.
+        const base = toStream(urls)
+        const input = Array.isArray(urls) ? base : detached(base)
+        let source = Stream.mapChunks(input, (chunk) => {
           pulled += chunk.length
           return chunk
         })

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { spawn } from "node:child_process"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Chan from "../../src/domain/Chan.js"
@@ -15,7 +16,7 @@ import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import * as FetchClusterClient from "../../src/services/FetchClusterClient.js"
 import * as UrlFetcher from "../../src/services/UrlFetcher.js"
 import * as Harness from "../support/ClusterHarness.js"
-import { runCli } from "../support/cli.js"
+import { bundle, runCli } from "../support/cli.js"
 
 interface CountingServer {
   readonly url: (path: string) => string
@@ -182,6 +183,40 @@ describe("leakproof fetch --cluster against runner processes", () => {
       const until = Date.now() + 10_000
       while (server.aborted.length < 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
       expect(server.aborted.sort()).toEqual(["/hang/d3", "/hang/d5"])
+    } finally {
+      await server.close()
+    }
+  }, 60_000)
+
+  it("--file - on a stdin that stays open: --deadline still ends the job (124), and so does Ctrl-C (130)", async () => {
+    const server = await countingServer()
+    try {
+      for (const [flags, signal, expected] of [[["--deadline", "1500ms"], undefined, 124], [[], "SIGINT", 130]] as const) {
+        const child = spawn(process.execPath, [bundle, "fetch", "--cluster", "--db", db, "--batch-size", "2", "--format", "ndjson", ...flags, "--file", "-"], {
+          stdio: ["pipe", "pipe", "pipe"],
+          env: { ...process.env, NO_COLOR: "1" }
+        })
+        let out = ""
+        let err = ""
+        child.stdout!.on("data", (d: Buffer) => (out += d.toString()))
+        child.stderr!.on("data", (d: Buffer) => (err += d.toString()))
+        const exited = new Promise<number>((resolve) => child.on("close", (code, sig) => resolve(code ?? (sig === "SIGINT" ? 130 : -2))))
+        child.stdin!.on("error", () => {})
+        // a full batch and one URL more; stdin is never ended
+        child.stdin!.write(`${server.url("/ok/s1")}\n${server.url("/ok/s2")}\n${server.url("/ok/s3")}\n`)
+        const until = Date.now() + 20_000
+        while (out.split("\n").length < 3 && child.exitCode === null && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
+        const start = Date.now()
+        if (signal !== undefined) child.kill(signal)
+        const code = await Promise.race([exited, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 15_000))])
+        const took = Date.now() - start
+        if (code === -1) child.kill("SIGKILL")
+        child.stdin!.destroy()
+        expect({ code, err: code === expected ? "" : err }).toEqual({ code: expected, err: "" })
+        expect(took).toBeLessThan(8_000) // not held open by the stdin reader
+        expect(out.trim().split("\n").map((l) => (JSON.parse(l) as { url: string }).url).sort()).toEqual([server.url("/ok/s1"), server.url("/ok/s2")])
+        expect(err).toMatch(/summary: 3 URLs: 2 succeeded, 0 failed, 1 cancelled/)
+      }
     } finally {
       await server.close()
     }

@@ -5,6 +5,7 @@
 import * as TestRunner from "@effect/cluster/TestRunner"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Duration, Effect, Either, Exit, FastCheck as fc, Fiber, Layer, Schedule, Schema, Stream } from "effect"
+import * as InputLines from "../../src/cli/InputLines.js"
 import * as Chan from "../../src/domain/Chan.js"
 import * as FetchBatch from "../../src/domain/FetchBatch.js"
 import type { FetchErrorReason, FetchOutcome } from "../../src/domain/FetchOutcome.js"
@@ -211,6 +212,43 @@ describe("FetchBatch entity on the in-memory cluster", () => {
       expect(result.summary.total).toBe(3)
       expect(result.summary.cancelled).toBe(3)
       expect(Date.now() - start).toBeLessThan(2_000) // not the client's deadline + 2 s
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize: 5, batches: 2 }))))
+
+  it.scopedLive("a Stream source whose reader stalls (the CLI's --file - on an open stdin): deadline and interrupt end the job at once; the reader ends when its input does", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      // stdin as the CLI reads it: chunks of text through InputLines, then nothing, until `end`
+      const input = (lines: number) => {
+        let end: () => void = () => {}
+        const ended = new Promise<void>((resolve) => (end = resolve))
+        async function* chunks(): AsyncGenerator<string> {
+          if (lines > 0) yield Array.from({ length: lines }, (_, i) => server.url(`/ok/${i}`)).join("\n") + "\n"
+          await ended
+        }
+        return { source: InputLines.fromChunks(chunks(), "stdin"), end: () => end() }
+      }
+      for (const lines of [0, 3, 6]) {
+        const withDeadline = input(lines)
+        const start = Date.now()
+        const result = yield* fetchUrls(withDeadline.source, { deadline: "500 millis" }).pipe(Effect.timeout("3 seconds"))
+        expect(result.deadline).toBe(true)
+        expect(Date.now() - start).toBeLessThan(2_000)
+        withDeadline.end()
+
+        const interrupted = input(lines)
+        const reached = yield* Deferred.make<void>()
+        const exit = yield* LeakCheck.verifyNone(Effect.gen(function*() {
+          const fiber = yield* Effect.fork(fetchUrls(interrupted.source, {
+            onOutcome: () => Deferred.succeed(reached, undefined)
+          }))
+          if (lines >= 5) yield* Deferred.await(reached)
+          else yield* Effect.sleep("100 millis") // nothing to wait for: no batch forms
+          const exit = yield* Fiber.interrupt(fiber).pipe(Effect.timeout("2 seconds"))
+          interrupted.end() // the abandoned reader finishes once stdin ends: no fiber left
+          return exit
+        }))
+        expect(Exit.isInterrupted(exit)).toBe(true)
+      }
     }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize: 5, batches: 2 }))))
 
   it.scopedLive("interrupting a job whose source stalls (Ctrl-C on stdin) ends it at once, wherever the source stalls", () =>
