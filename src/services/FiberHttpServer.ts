@@ -74,18 +74,30 @@ export interface Request {
 }
 
 /**
- * A reply: `body` is sent as JSON (`undefined` sends no body).
+ * A reply: `body` is sent as JSON (`undefined` sends no body), unless `contentType` is set: then
+ * `body` is a string sent as it is, with that `Content-Type`.
  * @since 0.1.0
  */
 export interface Reply {
   readonly status: number
   readonly body: unknown
   readonly headers?: Readonly<Record<string, string>>
+  readonly contentType?: string
 }
 
-/** @since 0.1.0 */
+/** A JSON reply (`Content-Type: application/json`). @since 0.1.0 */
 export const json = (body: unknown, status = 200, headers?: Readonly<Record<string, string>>): Reply =>
   headers === undefined ? { status, body } : { status, body, headers }
+
+/**
+ * A reply whose body is `body` as it is, e.g. `text(page, "text/html; charset=utf-8")`.
+ * @since 0.1.0
+ */
+export const text = (body: string, contentType = "text/plain; charset=utf-8", status = 200): Reply => ({
+  status,
+  body,
+  contentType
+})
 
 /**
  * A route's handler. It cannot fail: map errors to replies. A defect is a 500.
@@ -271,13 +283,17 @@ export const make = <R = never>(options: Options<R>): Effect.Effect<Server, Fibe
       if (res.headersSent || res.destroyed) return
       let text: string
       try {
-        text = reply.body === undefined ? "" : JSON.stringify(reply.body)
+        text = reply.contentType !== undefined
+          ? String(reply.body)
+          : reply.body === undefined
+          ? ""
+          : JSON.stringify(reply.body)
       } catch {
         text = JSON.stringify({ error: "internal error: reply is not JSON" })
         reply = { status: 500, body: undefined }
       }
       const headers: Record<string, string | number> = {
-        "content-type": "application/json",
+        "content-type": reply.contentType ?? "application/json",
         "content-length": Buffer.byteLength(text),
         ...reply.headers
       }

@@ -9,8 +9,12 @@
  *   or 504 `{ "error": … }` at the deadline (the work is interrupted; a result that arrives after
  *   the deadline is a 504 too). A client that disconnects early interrupts its request's work
  *   too. `ms` must be a whole number in [0, maxWorkMs]: 400 `{ "error": … }` otherwise.
- * - `GET /debug/fibers`: `{ "count": n, "fibers": ["fiber #12 [suspended, started by #3] in …", …] }`
- *   (Go's `/debug/pprof/goroutine?debug=1`).
+ * - `GET /debug/fibers`: the live fibers grouped by state and spans, biggest group first (Go's
+ *   `/debug/pprof/goroutine?debug=1`): `{ "total": n, "groups": [{ "count": 10000, "state": …,
+ *   "spans": […], "ids": [first ten] }, …] }` for programs, a table for a browser (`Accept:
+ *   text/html`), `?format=text` for a terminal (`10000 x [suspended] in http.server GET /work`);
+ *   `?format=flat` (JSON) or `?debug=2` (text) list every fiber on its own. A bad `format`/`debug`
+ *   is a 400.
  * - `GET /healthz`: 200 `{ "status": "ok" }`.
  *
  * @since 0.1.0
@@ -137,8 +141,22 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
       })
     }
 
-    const fibers: FiberHttpServer.Handler<never> = () =>
-      Effect.map(LeakCheck.dumpFibers, (fs) => FiberHttpServer.json({ count: fs.length, fibers: fs.map(LeakCheck.formatFiber) }))
+    const fibers: FiberHttpServer.Handler<never> = (request) => {
+      const view = dumpView(request.query.getAll("format"), request.query.getAll("debug"), request.headers.accept)
+      if (typeof view !== "string") return Effect.succeed(FiberHttpServer.json({ error: view.error }, 400))
+      if (view === "flat" || view === "flat-text") {
+        return Effect.map(LeakCheck.dumpFibers, (fs) =>
+          view === "flat"
+            ? FiberHttpServer.json({ count: fs.length, fibers: fs.map(LeakCheck.formatFiber) })
+            : FiberHttpServer.text(
+              [`fibers: ${fs.length}`, ...fs.map(LeakCheck.formatFiber)].join("\n\n") + "\n"
+            ))
+      }
+      return Effect.map(LeakCheck.dumpFibersGrouped, (dump) =>
+        view === "json"
+          ? FiberHttpServer.text(LeakCheck.formatDump(dump, "json"), "application/json")
+          : FiberHttpServer.text(LeakCheck.formatDump(dump, view), `text/${view === "html" ? "html" : "plain"}; charset=utf-8`))
+    }
 
     const healthz = Effect.succeed(FiberHttpServer.json({ status: "ok" }))
 
@@ -176,6 +194,34 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
       })
     }
   })
+
+type DumpView = "json" | "text" | "html" | "flat" | "flat-text"
+
+/**
+ * What `/debug/fibers` renders, like pprof's `/debug/pprof/goroutine`: the grouped dump by default
+ * (`debug=1`), JSON for programs and HTML for a browser (`Accept: text/html`); `?format=` picks one
+ * (`json`, `text`, `html`, or `flat`: one entry per fiber, as JSON); `?debug=2` is the flat list
+ * as text (pprof's one stack per goroutine), `?debug=1` the grouped text. Anything else is an
+ * error line for a 400.
+ */
+const dumpView = (
+  format: ReadonlyArray<string>,
+  debug: ReadonlyArray<string>,
+  accept: string | undefined
+): DumpView | { readonly error: string } => {
+  if (format.length > 1 || debug.length > 1) return { error: "give format or debug at most once" }
+  const [f] = format
+  const [d] = debug
+  if (f !== undefined && d !== undefined) return { error: "give either format or debug, not both" }
+  if (d !== undefined) {
+    return d === "1" ? "text" : d === "2" ? "flat-text" : { error: `debug must be 1 (grouped) or 2 (one entry per fiber), got '${d}'` }
+  }
+  if (f === "flat") return "flat"
+  if (f !== undefined && f !== "json" && f !== "text" && f !== "html") {
+    return { error: `format must be json, text, html or flat, got '${f}'` }
+  }
+  return LeakCheck.dumpFormatFor(f, accept)
+}
 
 /**
  * `make` as a `Layer`: the server runs for the layer's lifetime.

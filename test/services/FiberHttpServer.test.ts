@@ -34,6 +34,21 @@ describe("FiberHttpServer (one fiber per request)", () => {
       expect(server.outcomes("/none")).toEqual({ replied: 0, deadline: 0, client: 0, shutdown: 0, failed: 0 })
     }))))
 
+  it.live("a text reply is sent as it is, with its content type and length", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const page = "<p>caf\u00e9 & co</p>\n"
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        routes: [FiberHttpServer.get("/page", () => Effect.succeed(FiberHttpServer.text(page, "text/html; charset=utf-8", 202)))]
+      })
+      const r = yield* Effect.promise(() => RawHttp.once(server.port, RawHttp.get("/page")))
+      expect(r).toMatchObject({ _tag: "Reply", status: 202, body: page })
+      const head = r._tag === "Reply" ? r.head : ""
+      expect(head).toMatch(/\r\ncontent-type: text\/html; charset=utf-8\r\n/)
+      expect(head).toMatch(new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(page)}\\r\\n`))
+    }))))
+
   it.live("a defect is a 500 with a JSON error and is logged; so is a reply that is not JSON; the server goes on", () =>
     Effect.gen(function*() {
       const logged = yield* Ref.make<Array<string>>([])
