@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Logger, Option, Ref, Schedule } from "effect"
+import { Deferred, Effect, Exit, Logger, Option, Ref, Schedule, Tracer } from "effect"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import * as FiberHttpServer from "../../src/services/FiberHttpServer.js"
 import * as RawHttp from "../support/RawHttp.js"
@@ -48,6 +48,54 @@ describe("FiberHttpServer (one fiber per request)", () => {
       expect(head).toMatch(/\r\ncontent-type: text\/html; charset=utf-8\r\n/)
       expect(head).toMatch(new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(page)}\\r\\n`))
     }))))
+
+  it.live("spans: under a recording tracer each request gets its own span, ended with its exit; under the native tracer the route's span names every request fiber", () =>
+    Effect.gen(function*() {
+      const handler = () =>
+        Effect.map(Effect.orDie(Effect.currentSpan), (span) => FiberHttpServer.json({ span: span.name, parent: span.spanId }))
+      const routes = [FiberHttpServer.get("/s", handler)]
+      // a tracer that records: one span per request, each ended with the request's exit
+      const recorded: Array<{ name: string; kind: string; ended: boolean; exit: unknown }> = []
+      const native = Effect.tracer.pipe(Effect.runSync)
+      const recording = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          const span = native.span(name, parent, context, links, startTime, kind, options)
+          const entry = { name, kind, ended: false, exit: undefined as unknown }
+          recorded.push(entry)
+          return Object.assign(Object.create(span), {
+            end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
+              entry.ended = true
+              entry.exit = exit
+              span.end(endTime, exit)
+            }
+          })
+        },
+        context: (f) => f()
+      })
+      const ids = yield* Effect.scoped(Effect.gen(function*() {
+        const server = yield* FiberHttpServer.make({ port: 0, host: "127.0.0.1", routes })
+        const a = yield* reply(server.port, "/s")
+        const b = yield* reply(server.port, "/s")
+        return [a, b]
+      })).pipe(Effect.withTracer(recording))
+      expect(recorded.map((r) => [r.name, r.kind, r.ended])).toEqual([
+        ["http.server GET /s", "server", true],
+        ["http.server GET /s", "server", true]
+      ])
+      expect(recorded.every((r) => Exit.isExit(r.exit) && Exit.isSuccess(r.exit))).toBe(true)
+      const [a, b] = ids.map((r) => (r as { body: { span: string; parent: string } }).body)
+      expect(a!.span).toBe("http.server GET /s")
+      expect(a!.parent).not.toBe(b!.parent) // two spans
+      // the native tracer: one span for the route, the same for every request
+      const same = yield* Effect.scoped(Effect.gen(function*() {
+        const server = yield* FiberHttpServer.make({ port: 0, host: "127.0.0.1", routes })
+        return [yield* reply(server.port, "/s"), yield* reply(server.port, "/s")].map((r) =>
+          (r as { body: { span: string; parent: string } }).body
+        )
+      }))
+      expect(same[0]!.span).toBe("http.server GET /s")
+      expect(same[0]!.parent).toBe(same[1]!.parent)
+    }))
 
   it.live("a defect is a 500 with a JSON error and is logged; so is a reply that is not JSON; the server goes on", () =>
     Effect.gen(function*() {
