@@ -86,6 +86,15 @@ export interface Request {
    * because the event loop is late. Check it before replying to treat a late result as late.
    */
   readonly deadlineExceeded: boolean
+  /**
+   * Waits `millis` ms: Go's `select { case <-time.After(d): case <-ctx.Done(): }` inside this
+   * request. Interruptible at once, like `Effect.sleep` (the deadline, a hang-up, the shutdown, or
+   * the handler's own interruption end the wait), but cheaper: instead of a canceler that runs on
+   * interruption, its timer is cleared when the request ends (or when it fires). A wait started
+   * after the request ended (in a fiber the handler left behind) is an ordinary `Effect.sleep`.
+   * Real time: it does not follow a `TestClock`.
+   */
+  sleep(millis: number): Effect.Effect<void>
 }
 
 /**
@@ -244,6 +253,9 @@ class InFlight implements Request {
   readonly headers: Http.IncomingHttpHeaders
   fiber: Fiber.RuntimeFiber<Reply, never> | undefined = undefined
   timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** Timers of `sleep`: the first one, and any started while it was pending. */
+  sleepTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  moreSleepTimers: Array<ReturnType<typeof setTimeout>> | undefined = undefined
   span: Tracer.Span | undefined = undefined
   reason: Reason | undefined = undefined
   done = false
@@ -275,6 +287,31 @@ class InFlight implements Request {
     if (this.done || this.fiber === undefined || this.reason !== undefined) return
     this.reason = reason
     this.fiber.unsafeInterruptAsFork(interruptor[reason])
+  }
+  sleep(millis: number): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      const timer = setTimeout(() => {
+        this.forget(timer)
+        resume(Effect.void)
+      }, millis)
+      if (this.done) return Effect.sync(() => clearTimeout(timer))
+      if (this.sleepTimer === undefined) this.sleepTimer = timer
+      else (this.moreSleepTimers ??= []).push(timer)
+    })
+  }
+  private forget(timer: ReturnType<typeof setTimeout>): void {
+    if (this.sleepTimer === timer) this.sleepTimer = undefined
+    else if (this.moreSleepTimers !== undefined) {
+      const i = this.moreSleepTimers.indexOf(timer)
+      if (i !== -1) this.moreSleepTimers.splice(i, 1)
+    }
+  }
+  /** Clears the timers of `sleep` (when the request ends). */
+  clearSleeps(): void {
+    clearTimeout(this.sleepTimer)
+    this.sleepTimer = undefined
+    if (this.moreSleepTimers !== undefined) for (const timer of this.moreSleepTimers) clearTimeout(timer)
+    this.moreSleepTimers = undefined
   }
   readonly onExit = (exit: Exit.Exit<Reply, never>): void => this.settle(this, exit)
   readonly onDeadline = (): void => this.interrupt("deadline")
@@ -389,6 +426,7 @@ export const make = <R = never>(options: Options<R>): Effect.Effect<Server, Fibe
       request.done = true
       request.fiber = undefined // nothing that still holds the request reaches the fiber
       clearTimeout(request.timer)
+      request.clearSleeps()
       inFlight.remove(request)
       request.span?.end(clock.unsafeCurrentTimeNanos(), exit)
       const outcomes = request.outcomes

@@ -126,8 +126,9 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
       const ms = Number(text)
       counts.started++
       const start = clock.unsafeCurrentTimeMillis()
-      // The work: interruptible at any point (a sleep stands in for I/O).
-      return Effect.map(clock.sleep(Duration.millis(ms)), () => {
+      // The work: interruptible at any point (a sleep stands in for I/O). `request.sleep`, not
+      // `Effect.sleep`: its timer is cleared with the request, so no canceler is needed.
+      return Effect.map(request.sleep(ms), () => {
         // Like Go's handler checking `ctx.Err()` before replying: a stalled event loop can run
         // the work's timer before the deadline's, and a result after the deadline is late.
         if (request.deadlineExceeded) {
