@@ -76,12 +76,12 @@ const program = Effect.gen(function*() {
   const report = yield* Pipeline.pipeline()
   ok(report.leftBehind === 0, "pipeline left fibers behind")
   // the fetcher against the demo server, through the real HTTP layer
-  const outcomes = yield* Effect.scoped(Effect.gen(function*() {
+  const result = yield* Effect.scoped(Effect.gen(function*() {
     const server = yield* DemoServer.make()
     const urls = [server.baseUrl + "/fast/1", server.baseUrl + "/fail/2"]
     return yield* fetchUrls(urls, { retries: 0 }).pipe(Effect.provide(UrlFetcher.layer))
   }))
-  const summary = FetchOutcome.summarize(2, outcomes.outcomes)
+  const summary: FetchOutcome.Summary = result.summary
   ok(summary.succeeded === 1 && summary.failed === 1, "fetch summary " + JSON.stringify(summary))
   const one = yield* Stream.runHead(Stream.make(1))
   ok(Option.isSome(one), "stream")

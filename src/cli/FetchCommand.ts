@@ -7,11 +7,12 @@ import type { Duration } from "effect"
 import { Chunk, Console, Effect, Either, Layer, Option, Stream } from "effect"
 import * as DurationArg from "../domain/DurationArg.js"
 import type { FetchOptionsInput, FetchOutcome, InvalidFetchOptions } from "../domain/FetchOutcome.js"
-import { makeOptions, summarize } from "../domain/FetchOutcome.js"
+import { makeOptions, summarize, SummaryBuilder } from "../domain/FetchOutcome.js"
 import * as LeakCheck from "../domain/LeakCheck.js"
 import { checkStatus } from "../programs/checkStatus.js"
 import { fetchAll } from "../programs/fetchAll.js"
 import { fetchUrls } from "../programs/fetchUrls.js"
+import type { UrlSource } from "../services/FetchEngine.js"
 import { first } from "../programs/first.js"
 import * as UrlFetcher from "../services/UrlFetcher.js"
 import * as Argv from "./Argv.js"
@@ -73,25 +74,52 @@ const duration = (option: string, text: string) =>
     onRight: Effect.succeed
   })
 
-// Read line by line and decoded as a stream; collected here until the engine takes a stream.
+// Read line by line and decoded as a stream (fetch-all, first and check-status want them all).
 const readUrls = (path: string): Effect.Effect<ReadonlyArray<string>, CliExit> =>
   Effect.map(Stream.runCollect(InputLines.urlList(path)), Chunk.toReadonlyArray)
+
+const noUrls = () => badInput("no URLs: give them as arguments or with --file")
 
 /** Turns the parsed command line into URLs and validated fetch options (bad input: exit 2). */
 const parseCommon = (c: Common) =>
   Effect.gen(function*() {
     const fromFile = Option.isSome(c.file) ? yield* readUrls(c.file.value) : []
     const urls = [...(yield* Argv.Positionals), ...fromFile]
-    if (urls.length === 0) return yield* badInput("no URLs: give them as arguments or with --file")
+    if (urls.length === 0) return yield* noUrls()
+    return { urls, ...(yield* parseOptions(c)) }
+  })
+
+/**
+ * `fetch`'s URLs: the arguments, then the `--file` lines as they are read (never the whole file in
+ * memory; the engine pulls them as slots free up). `total` is known only without `--file`.
+ */
+const urlSource = (c: Common) =>
+  Effect.gen(function*() {
+    const positionals = yield* Argv.Positionals
+    if (Option.isNone(c.file)) {
+      if (positionals.length === 0) return yield* noUrls()
+      return { urls: positionals as UrlSource<CliExit>, total: positionals.length as number | undefined }
+    }
+    const lines = InputLines.urlList(c.file.value)
+    return {
+      urls: (positionals.length === 0 ? lines : Stream.concat(Stream.fromIterable(positionals), lines)) as UrlSource<CliExit>,
+      total: undefined
+    }
+  })
+
+const parseOptions = (c: Common) =>
+  Effect.gen(function*() {
     const input: FetchOptionsInput = {
       concurrency: c.concurrency,
       retries: c.retries,
       maxBodyBytes: c.maxBody,
       timeout: yield* duration("timeout", c.timeout),
-      deadline: Option.isSome(c.deadline) ? yield* duration("deadline", c.deadline.value) : undefined
+      deadline: Option.isSome(c.deadline) ? yield* duration("deadline", c.deadline.value) : undefined,
+      // The CLI prints byte counts, never bodies: count them and let them go (flat memory).
+      body: "discard"
     }
     const options = yield* Either.mapLeft(makeOptions(input), (e) => badInput(e.message))
-    return { urls, options, format: resolveFormat(Option.getOrUndefined(c.format)) }
+    return { options, format: resolveFormat(Option.getOrUndefined(c.format)) }
   })
 
 /**
@@ -99,20 +127,23 @@ const parseCommon = (c: Common) =>
  * and the summary counts the rest as cancelled (main exits 130).
  */
 const streamBatch = (
-  urls: ReadonlyArray<string>,
+  urls: UrlSource<CliExit>,
+  total: number | undefined,
   options: FetchOptionsInput & { readonly take?: number; readonly maxErrors?: number },
   fmt: Format
 ) =>
   Effect.gen(function*() {
-    const delivered: Array<FetchOutcome> = []
-    const print = printer(urls.length, fmt)
-    const onOutcome = (o: FetchOutcome) => Effect.zipRight(Effect.sync(() => delivered.push(o)), print(o))
-    const result = yield* fetchUrls(urls, { ...options, onOutcome }).pipe(
-      Effect.onInterrupt(() => printSummary(summarize(urls.length, delivered), fmt))
+    // Outcomes are printed and dropped; the summary comes from counters (flat memory).
+    const counted = new SummaryBuilder()
+    const result = yield* fetchUrls(urls, { ...options, onOutcome: printer(total, fmt), summary: counted }).pipe(
+      Effect.mapError((e) => (e._tag === "InvalidFetchOptions" ? badInput(e.message) : e)),
+      Effect.onInterrupt(() => printSummary(counted.summary(total), fmt))
     )
-    const summary = summarize(urls.length, result.outcomes)
-    yield* printSummary(summary, fmt)
-    return { summary, unfinished: result.stoppedEarly ? 0 : summary.cancelled }
+    if (result.summary.total === 0) return yield* noUrls()
+    yield* printSummary(result.summary, fmt)
+    // URLs without an outcome are cancelled by the deadline here; any other gap already died in
+    // fetchUrls (an engine that loses outcomes is an internal error, never exit 0).
+    return { summary: result.summary, unfinished: result.deadline ? result.summary.cancelled : 0 }
   })
 
 /**
@@ -144,14 +175,24 @@ const take = Options.integer("take").pipe(
   Options.withDescription("consume this many results, then cancel the rest"),
   Options.optional
 )
+const output = Options.text("output").pipe(
+  Options.withAlias("o"),
+  Options.withDescription(
+    "stream each body to a file in this directory as it arrives (created if missing); the result line names the file"
+  ),
+  Options.optional
+)
 
-export const fetchCommand = Command.make("fetch", { ...common, take }, (c) =>
+export const fetchCommand = Command.make("fetch", { ...common, take, output }, (c) =>
   Effect.gen(function*() {
-    const { format: fmt, options, urls } = yield* parseCommon(c)
+    const parsed = yield* parseOptions(c)
+    const fmt = parsed.format
+    const options: FetchOptionsInput = Option.isSome(c.output) ? { ...parsed.options, body: { dir: c.output.value } } : parsed.options
     const n = Option.getOrUndefined(c.take)
     if (n !== undefined && n < 1) return yield* badInput(`invalid --take: expected an integer >= 1, got ${n}`)
+    const { total, urls } = yield* urlSource(c)
     // With --take N the exit code speaks of the N results taken, not of the ones cancelled after.
-    return yield* batchExit(yield* streamBatch(urls, n === undefined ? options : { ...options, take: n }, fmt), options.deadline)
+    return yield* batchExit(yield* streamBatch(urls, total, n === undefined ? options : { ...options, take: n }, fmt), options.deadline)
   })).pipe(Command.withDescription("Fetch URLs concurrently; stream results as they complete, then a summary."))
 
 export const checkStatusCommand = Command.make(
@@ -244,7 +285,7 @@ export const defaultJob: Effect.Effect<void, CliExit | InvalidFetchOptions> = Ef
       `leakproof demo: fetching ${urls.length} URLs from ${server.baseUrl} (concurrency 8, timeout 1s, deadline 5s, max body 1 MiB)`
     )
     // The client (and its keep-alive pool) is released before the server, so closing is immediate.
-    return yield* streamBatch(urls, {
+    return yield* streamBatch(urls, urls.length, {
       concurrency: 8,
       timeout: "1 second",
       deadline,

@@ -18,7 +18,15 @@ const size = (bytes: number): string =>
 /** One outcome as a JSON object with a `url` field (`jq`-friendly). */
 export const toJson = (o: FetchOutcome): Record<string, unknown> =>
   o._tag === "Fetched"
-    ? { url: o.url, ok: true, status: o.status, bytes: o.body.length, ms: Math.round(o.durationMs), attempts: o.attempts }
+    ? {
+      url: o.url,
+      ok: true,
+      status: o.status,
+      bytes: o.bytes,
+      ...(o.file === undefined ? {} : { file: o.file }),
+      ms: Math.round(o.durationMs),
+      attempts: o.attempts
+    }
     : {
       url: o.url,
       ok: false,
@@ -31,7 +39,9 @@ export const toJson = (o: FetchOutcome): Record<string, unknown> =>
 export const formatOutcome = (o: FetchOutcome, format: Format): string => {
   if (format === "ndjson") return JSON.stringify(toJson(o))
   return o._tag === "Fetched"
-    ? `${String(o.status).padStart(4)}  ${size(o.body.length).padStart(9)}  ${`${Math.round(o.durationMs)}ms`.padStart(7)}  ${o.url}`
+    ? `${String(o.status).padStart(4)}  ${size(o.bytes).padStart(9)}  ${`${Math.round(o.durationMs)}ms`.padStart(7)}  ${o.url}${
+      o.file === undefined ? "" : `  -> ${o.file}`
+    }`
     : ` ERR  ${o.reason.padEnd(12)} ${o.detail}  ${o.url}`
 }
 
@@ -47,7 +57,7 @@ export const formatSummary = (s: Summary): string => {
  * Prints each outcome as it arrives (and a progress line on a terminal's stderr). Printing waits
  * while stdout's reader is behind, so a slow reader holds the producers back.
  */
-export const printer = (total: number, format: Format) => {
+export const printer = (total: number | undefined, format: Format) => {
   let done = 0
   let failed = 0
   const progress = Stdio.stderr().isTTY
@@ -57,7 +67,7 @@ export const printer = (total: number, format: Format) => {
       if (o._tag === "FetchError") failed++
       if (progress) yield* Stdio.stderr().write("\r\u001b[2K")
       yield* Stdio.out(formatOutcome(o, format))
-      if (progress) yield* Stdio.stderr().write(`[${done}/${total}] ${done - failed} ok, ${failed} failed`)
+      if (progress) yield* Stdio.stderr().write(`[${done}${total === undefined ? "" : `/${total}`}] ${done - failed} ok, ${failed} failed`)
     })
 }
 

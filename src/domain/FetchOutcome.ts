@@ -9,13 +9,19 @@
 import { Data, Duration, Either } from "effect"
 
 /**
- * A successful fetch (a 2xx response whose whole body was read, within the size limit).
+ * A successful fetch (a 2xx response whose whole body was read, within the size limit). Where the
+ * body went depends on the `body` option: in `body` (`"memory"`, the default), counted only
+ * (`"discard"`: `body` is empty), or streamed to `file` (`{ dir }`: `body` is empty). `bytes` is
+ * always the body's length.
  * @since 0.1.0
  */
 export class Fetched extends Data.TaggedClass("Fetched")<{
   readonly url: string
   readonly status: number
   readonly body: Uint8Array
+  readonly bytes: number
+  /** The file the body was written to (`body: { dir }` only). */
+  readonly file?: string
   readonly durationMs: number
   readonly attempts: number
 }> {}
@@ -26,13 +32,19 @@ export class Fetched extends Data.TaggedClass("Fetched")<{
  * - `Transport`: connection refused or reset, DNS failure, a socket closed mid-body;
  * - `Status`: the final response was not 2xx (`status` says which; 3xx after too many redirects);
  * - `Timeout`: the per-request timeout elapsed (headers and body together);
- * - `BodyTooLarge`: the body passed `maxBodyBytes`; reading stopped there and the connection closed.
+ * - `BodyTooLarge`: the body passed `maxBodyBytes`; reading stopped there and the connection closed;
+ * - `InvalidRedirect`: a redirect's `Location` is not a valid http(s) URL (`http://[::1:bad`);
+ * - `Output`: the body could not be written to its file (`body: { dir }`);
+ * - `Internal`: an exception while handling this URL that none of the above explains (a bug in
+ *   leakproof or in the transport): reported as this URL's failure, never retried, never the batch's.
+ *
+ * Only `Transport`, `Timeout`, 5xx and 429 are retried (`isTransient`).
  *
  * @since 0.1.0
  */
 export class FetchError extends Data.TaggedError("FetchError")<{
   readonly url: string
-  readonly reason: "InvalidUrl" | "Transport" | "Status" | "Timeout" | "BodyTooLarge"
+  readonly reason: FetchErrorReason
   readonly detail: string
   readonly status?: number
   readonly attempts: number
@@ -43,20 +55,35 @@ export class FetchError extends Data.TaggedError("FetchError")<{
 }
 
 /**
+ * Why a URL could not be fetched (see `FetchError`).
+ * @since 0.1.0
+ */
+export type FetchErrorReason =
+  | "InvalidUrl"
+  | "Transport"
+  | "Status"
+  | "Timeout"
+  | "BodyTooLarge"
+  | "InvalidRedirect"
+  | "Output"
+  | "Internal"
+
+/**
  * One URL's outcome in a stream of many.
  * @since 0.1.0
  */
 export type FetchOutcome = Fetched | FetchError
 
 /**
- * Whether a failure is worth another try: transport errors, timeouts, 5xx and 429. Never a 4xx,
- * an invalid URL or an oversized body (the same request gives the same answer).
+ * Whether a failure is worth another try: transport errors, timeouts, 500-599 and 429. Never a 4xx,
+ * a status outside 100-599, an invalid URL or redirect, an oversized body (the same request gives
+ * the same answer), an output or internal error.
  *
  * @since 0.1.0
  */
 export const isTransient = (e: FetchError): boolean =>
   e.reason === "Transport" || e.reason === "Timeout" ||
-  (e.reason === "Status" && e.status !== undefined && (e.status >= 500 || e.status === 429))
+  (e.reason === "Status" && e.status !== undefined && ((e.status >= 500 && e.status <= 599) || e.status === 429))
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -82,7 +109,22 @@ export interface FetchOptions {
   /** Redirects followed before a 3xx is reported as a `Status` error (default 5). */
   readonly maxRedirects: number
   readonly userAgent: string
+  /** Where a 2xx body goes (default `"memory"`); see `BodyMode`. */
+  readonly body: BodyMode
 }
+
+/**
+ * Where a successful response's body goes:
+ * - `"memory"`: read whole into `Fetched.body` (capped at `maxBodyBytes`);
+ * - `"discard"`: counted (`Fetched.bytes`) and dropped as it arrives: memory stays flat;
+ * - `{ dir }`: streamed to a file in `dir` as it arrives, never buffered whole; the socket is paused
+ *   while the disk is behind. The file name is derived from the URL (`BodyFile.nameFor`); the
+ *   body is written to `<name>.part-*` and renamed to `<name>` only once complete, so a failed or
+ *   cancelled fetch leaves no file (only a killed process can leave a `*.part-*` file). `dir` is
+ *   created if missing.
+ * @since 0.1.0
+ */
+export type BodyMode = "memory" | "discard" | { readonly dir: string }
 
 /** @since 0.1.0 */
 export const defaults: FetchOptions = {
@@ -93,7 +135,8 @@ export const defaults: FetchOptions = {
   retryBase: Duration.millis(100),
   maxBodyBytes: 10 * 1024 * 1024,
   maxRedirects: 5,
-  userAgent: "leakproof/0.1"
+  userAgent: "leakproof/0.1",
+  body: "memory"
 }
 
 /**
@@ -150,9 +193,19 @@ export const makeOptions = (input: FetchOptionsInput = {}): Either.Either<FetchO
       timeout: yield* positiveDuration("timeout", o.timeout ?? defaults.timeout),
       retryBase: yield* positiveDuration("retry-base", o.retryBase ?? defaults.retryBase),
       deadline: o.deadline === undefined ? undefined : yield* positiveDuration("deadline", o.deadline),
-      userAgent: o.userAgent
+      userAgent: o.userAgent,
+      body: yield* bodyMode(o.body)
     }
   })
+
+const bodyMode = (mode: BodyMode | undefined): Either.Either<BodyMode, InvalidFetchOptions> => {
+  if (mode === undefined) return Either.right(defaults.body)
+  if (mode === "memory" || mode === "discard") return Either.right(mode)
+  if (typeof mode === "object" && mode !== null && typeof mode.dir === "string" && mode.dir.length > 0) {
+    return Either.right({ dir: mode.dir })
+  }
+  return Either.left(new InvalidFetchOptions({ option: "output", detail: "expected \"memory\", \"discard\" or { dir }" }))
+}
 
 // ---------------------------------------------------------------------------------------------
 // Summary
@@ -176,35 +229,60 @@ export interface Summary {
 }
 
 /**
+ * A `Summary` built incrementally from counters, so a batch of any size costs constant memory:
+ * `add` each outcome as it is delivered (then drop it), `summary(total)` at any point (also from an
+ * interruption handler, for "so far"). Not a fiber-safe object: one consumer adds.
+ * @since 0.1.0
+ */
+export class SummaryBuilder {
+  /** Outcomes added so far. */
+  delivered = 0
+  /** URLs seen so far (pulled from the source), for a total that is not known up front. */
+  seen = 0
+  succeeded = 0
+  private sumMs = 0
+  private maxMs = 0
+  private slowest: string | undefined = undefined
+  private readonly failures: Record<string, number> = {}
+
+  add(o: FetchOutcome): void {
+    this.delivered++
+    if (o._tag === "Fetched") {
+      this.succeeded++
+      this.sumMs += o.durationMs
+      if (this.slowest === undefined || o.durationMs > this.maxMs) {
+        this.maxMs = o.durationMs
+        this.slowest = o.url
+      }
+    } else {
+      this.failures[o.reason] = (this.failures[o.reason] ?? 0) + 1
+    }
+  }
+
+  /**
+   * The summary for a batch of `total` URLs (default: the URLs seen); those without an outcome
+   * count as cancelled.
+   */
+  summary(total: number = this.seen): Summary {
+    return {
+      total: Math.max(total, this.delivered),
+      succeeded: this.succeeded,
+      failed: this.delivered - this.succeeded,
+      cancelled: Math.max(0, total - this.delivered),
+      averageMs: this.succeeded === 0 ? 0 : this.sumMs / this.succeeded,
+      maxMs: this.maxMs,
+      slowest: this.slowest,
+      failures: { ...this.failures }
+    }
+  }
+}
+
+/**
  * Folds the outcomes that were delivered into a `Summary` for a batch of `total` URLs.
  * @since 0.1.0
  */
-export const summarize = (total: number, outcomes: ReadonlyArray<FetchOutcome>): Summary => {
-  let succeeded = 0
-  let sumMs = 0
-  let maxMs = 0
-  let slowest: string | undefined
-  const failures: Record<string, number> = {}
-  for (const o of outcomes) {
-    if (o._tag === "Fetched") {
-      succeeded++
-      sumMs += o.durationMs
-      if (slowest === undefined || o.durationMs > maxMs) {
-        maxMs = o.durationMs
-        slowest = o.url
-      }
-    } else {
-      failures[o.reason] = (failures[o.reason] ?? 0) + 1
-    }
-  }
-  return {
-    total,
-    succeeded,
-    failed: outcomes.length - succeeded,
-    cancelled: Math.max(0, total - outcomes.length),
-    averageMs: succeeded === 0 ? 0 : sumMs / succeeded,
-    maxMs,
-    slowest,
-    failures
-  }
+export const summarize = (total: number, outcomes: Iterable<FetchOutcome>): Summary => {
+  const b = new SummaryBuilder()
+  for (const o of outcomes) b.add(o)
+  return b.summary(total)
 }

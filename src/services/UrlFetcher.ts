@@ -2,30 +2,38 @@
  * The context-aware fetcher (seed 000, Kata 17): fetch many URLs concurrently, stream outcomes as
  * they complete, stop at once when the owner's scope closes, leak nothing.
  *
- * Built on `@effect/platform`'s `HttpClient`, which the edge provides (`UrlFetcher.layer` wires
- * `@effect/platform-node`'s undici client; tests may provide their own). Interrupting a request
- * aborts it: the socket is closed, the server sees the request go away.
+ * Built on undici's dispatcher (the `HttpDispatcher` port; `UrlFetcher.layer` provides one undici
+ * `Agent` for the layer's lifetime, loaded lazily) and driven by one fiber per batch
+ * (`FetchEngine`): it costs about what undici itself costs per request. Interrupting a batch or a
+ * `get` aborts its requests at once: the sockets are closed and the server sees the requests go
+ * away; nothing waits for a timeout.
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientError from "@effect/platform/HttpClientError"
-import { Chunk, Clock, Duration, Effect, Either, Layer, Metric, MetricBoundaries, Schedule, Stream } from "effect"
+import { Effect, Either, Fiber, Layer, Metric, MetricBoundaries, Stream } from "effect"
 import type * as Scope from "effect/Scope"
+import type { Agent } from "undici"
 import * as Chan from "../domain/Chan.js"
 import type { FetchOptions, FetchOptionsInput, FetchOutcome } from "../domain/FetchOutcome.js"
-import { Fetched, FetchError, InvalidFetchOptions, isTransient, makeOptions } from "../domain/FetchOutcome.js"
+import { Fetched, FetchError, InvalidFetchOptions, makeOptions } from "../domain/FetchOutcome.js"
+import * as BodyFile from "./BodyFile.js"
+import * as FetchEngine from "./FetchEngine.js"
+import { HttpDispatcher, layerUndici } from "./HttpDispatcher.js"
 
 // ---------------------------------------------------------------------------------------------
 // Metrics (seed 001's extension), global like every Effect metric: embedders export them as they wish.
 // ---------------------------------------------------------------------------------------------
 
-/** @since 0.1.0 */
+/**
+ * Updated by the engine as outcomes are delivered (no effect per request), with the metric labels
+ * of the fiber that started the batch.
+ * @since 0.1.0
+ */
 export const metrics = {
   succeeded: Metric.counter("leakproof_fetch_succeeded_total", { description: "URLs fetched with a 2xx response" }),
   failed: Metric.counter("leakproof_fetch_failed_total", { description: "URLs that ended in a FetchError" }),
   cancelled: Metric.counter("leakproof_fetch_cancelled_total", {
-    description: "fetches interrupted before they finished"
+    description: "URLs of a batch stopped (cancelled, deadline) before they had an outcome"
   }),
   duration: Metric.histogram(
     "leakproof_fetch_duration_ms",
@@ -34,185 +42,169 @@ export const metrics = {
   )
 }
 
-const invalidUrl = (url: string, detail: string) =>
-  new FetchError({ url, reason: "InvalidUrl", detail, attempts: 0 })
-
-const checkUrl = (url: string): Either.Either<string, FetchError> => {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return Either.left(invalidUrl(url, "not an absolute URL"))
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    return Either.left(invalidUrl(url, `unsupported scheme '${parsed.protocol.replace(/:$/, "")}'`))
-  }
-  return Either.right(parsed.href)
-}
-
-const fromClientError = (url: string, attempts: number) => (e: HttpClientError.HttpClientError): FetchError => {
-  if (e._tag === "RequestError" && e.reason === "InvalidUrl") return invalidUrl(url, e.message)
-  const detail = (e.cause instanceof Error ? e.cause.message : "") || e.message
-  return new FetchError({ url, reason: "Transport", detail, attempts })
-}
-
-/** Reads a body chunk by chunk and stops (closing the connection) once it passes `max` bytes. */
-const readCapped = <E>(
-  body: Stream.Stream<Uint8Array, E>,
-  max: number,
-  tooLarge: () => FetchError
-): Effect.Effect<Uint8Array, E | FetchError> =>
-  Stream.runFoldEffect(body, { chunks: Chunk.empty<Uint8Array>(), size: 0 }, (acc, chunk) => {
-    const size = acc.size + chunk.length
-    return size > max ? Effect.fail(tooLarge()) : Effect.succeed({ chunks: Chunk.append(acc.chunks, chunk), size })
-  }).pipe(Effect.map(({ chunks, size }) => {
-    const out = new Uint8Array(size)
-    let offset = 0
-    for (const c of chunks) {
-      out.set(c, offset)
-      offset += c.length
-    }
-    return out
-  }))
-
 /**
- * The fetcher. `get` fetches one URL; `fetch` and `stream` fetch many.
+ * What `batch` hands back: the outcomes (closed exactly once, when the batch ends however it ends)
+ * and the batch's own account of how it ended, for callers that must know nothing went missing.
  * @since 0.1.0
  */
-export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetcher", {
-  effect: Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+export interface Batch<E> {
+  readonly outcomes: Chan.RecvChan<FetchOutcome>
+  /**
+   * Waits for the batch to end: how many URLs it pulled and delivered, and whether the deadline cut
+   * it short. Fails with the source's error if a `Stream` source failed; dies if the engine did.
+   */
+  readonly done: Effect.Effect<FetchEngine.BatchReport, E>
+}
 
-    const attempt = (
-      url: string,
-      o: FetchOptions,
-      attempts: number
-    ): Effect.Effect<{ readonly status: number; readonly body: Uint8Array }, FetchError> => {
-      const tooLarge = () =>
-        new FetchError({ url, reason: "BodyTooLarge", detail: `body larger than ${o.maxBodyBytes} bytes`, attempts })
-      const http = HttpClient.followRedirects(client, o.maxRedirects)
-      // Every path below reads the body to its end or stops the body stream, which releases the
-      // connection (an unread body would keep it open until garbage collection). This is cheaper
-      // than a scope per request (`HttpClient.withScope`), measured at ~2x on loopback.
-      return Effect.gen(function*() {
-        const res = yield* http.get(url, { headers: { "user-agent": o.userAgent } })
-        if (res.status < 200 || res.status >= 300) {
-          yield* Effect.ignore(readCapped(res.stream, o.maxBodyBytes, tooLarge))
-          const detail = res.status >= 300 && res.status < 400
-            ? `HTTP ${res.status} after ${o.maxRedirects} redirects`
-            : `HTTP ${res.status}`
-          return yield* new FetchError({ url, reason: "Status", status: res.status, detail, attempts })
-        }
-        const length = res.headers["content-length"]
-        const declared = length === undefined ? Number.NaN : Number(length)
-        if (declared > o.maxBodyBytes) {
-          // Stop the body stream after its first chunk: that aborts the transfer.
-          yield* Effect.ignore(Stream.runDrain(Stream.take(res.stream, 1)))
-          return yield* tooLarge()
-        }
-        // A declared length within the limit is read in one go (the socket cannot send more than
-        // it declared); an undeclared one is streamed and cut off at the limit.
-        const body = Number.isSafeInteger(declared)
-          ? new Uint8Array(yield* res.arrayBuffer)
-          : yield* readCapped(res.stream, o.maxBodyBytes, tooLarge)
-        return { status: res.status, body }
-      }).pipe(
-        Effect.catchIf(HttpClientError.isHttpClientError, (e) => Effect.fail(fromClientError(url, attempts)(e))),
-        Effect.timeoutFail({
-          duration: o.timeout,
-          onTimeout: () =>
-            new FetchError({ url, reason: "Timeout", detail: `no complete response within ${Duration.format(o.timeout)}`, attempts })
-        })
+/**
+ * How the layer builds the fetcher. `spans`: `"batch"` (default) gives one span per `fetch` or
+ * `stream` batch and none per request; `"request"` adds a span per URL (`UrlFetcher.get`), also for
+ * `get`; `"none"` turns tracing off.
+ * @since 0.1.0
+ */
+export interface Config {
+  readonly spans?: FetchEngine.Spans
+}
+
+/**
+ * Builds the fetcher on the `HttpDispatcher` in context; its timer for `get`s lives in the scope.
+ * @since 0.1.0
+ */
+export const make = (config: Config = {}) =>
+  Effect.gen(function*() {
+    const transport = yield* HttpDispatcher
+    const timer = yield* FetchEngine.makeSharedTimer
+    const engine: FetchEngine.Engine = { transport, metrics, spans: config.spans ?? "batch", timer }
+
+    // Validated options per options object: a loop of `get`s passing the same object validates it
+    // once (the input is readonly; the output directory is still created, if missing, per call).
+    const validated = new WeakMap<FetchOptionsInput, Either.Either<FetchOptions, InvalidFetchOptions>>()
+    const noOptions: FetchOptionsInput = {}
+    const options = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOptions, InvalidFetchOptions> => {
+      const key = partial ?? noOptions
+      let checked = validated.get(key)
+      if (checked === undefined) {
+        checked = makeOptions(key)
+        validated.set(key, checked)
+      }
+      if (Either.isLeft(checked)) return Effect.fail(checked.left)
+      const o = checked.right
+      if (typeof o.body !== "object") return Effect.succeed(o)
+      const dir = o.body.dir
+      return Effect.as(
+        Effect.try({
+          try: () => BodyFile.ensureDir(dir),
+          catch: (e) => new InvalidFetchOptions({ option: "output", detail: `cannot create ${dir}: ${e instanceof Error ? e.message : String(e)}` })
+        }),
+        o
       )
     }
 
     /**
-     * Fetches one URL with retries, metrics and timing. Fails with a `FetchError`; interruption
-     * aborts the request in flight.
+     * One URL: `Fetched` (a 2xx whose body was read within the limit), or a `FetchError` in the
+     * error channel (after the retries, for transient failures). Interrupting it aborts the
+     * request at once. The same engine as `fetch` (timeout, retries with backoff and jitter,
+     * redirects, body cap); a `deadline` acts as a second timeout.
      */
-    const getWith = (url: string, o: FetchOptions): Effect.Effect<Fetched, FetchError> =>
-      Effect.gen(function*() {
-        const href = yield* checkUrl(url)
-        const start = yield* Clock.currentTimeMillis
-        let attempts = 0
-        const { body, status } = yield* Effect.suspend(() => attempt(href, o, ++attempts)).pipe(
-          Effect.retry({
-            schedule: Schedule.exponential(o.retryBase).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(o.retries))),
-            while: isTransient
-          })
-        )
-        const durationMs = (yield* Clock.currentTimeMillis) - start
-        return new Fetched({ url, status, body, durationMs, attempts })
-      }).pipe(
-        Effect.tap((f) => Effect.zipRight(Metric.increment(metrics.succeeded), Metric.update(metrics.duration, f.durationMs))),
-        Effect.tapError(() => Metric.increment(metrics.failed)),
-        Effect.onInterrupt(() => Metric.increment(metrics.cancelled)),
-        Effect.withSpan("UrlFetcher.get", { attributes: { url }, captureStackTrace: false })
-      )
-
-    const options = (partial: FetchOptionsInput | undefined) =>
-      Effect.mapError(makeOptions(partial), (e) => e)
-
     const get = (url: string, partial?: FetchOptionsInput): Effect.Effect<Fetched, FetchError | InvalidFetchOptions> =>
-      Effect.flatMap(options(partial), (o) => getWith(url, o))
+      Effect.flatMap(options(partial), (o) => {
+        let result: FetchOutcome | undefined
+        const keep = (outcome: FetchOutcome) => {
+          result = outcome
+          return Effect.void
+        }
+        const emit = engine.spans === "request" ? FetchEngine.withRequestSpans(keep) : Effect.succeed(keep)
+        return Effect.flatMap(emit, (emit) =>
+          Effect.flatMap(FetchEngine.run(engine, o, [url], emit, false), (report) => {
+            const r = result as FetchOutcome | undefined
+            if (r === undefined) {
+              return report.deadline
+                ? Effect.fail(new FetchError({ url, reason: "Timeout", detail: "the deadline passed", attempts: 1 }))
+                : Effect.dieMessage(`UrlFetcher.get: the engine ended without an outcome for ${url}`)
+            }
+            return r._tag === "Fetched" ? Effect.succeed(r) : Effect.fail(r)
+          }))
+      })
 
     /**
-     * Kata 17's `Fetch(ctx, urls) <-chan Result`. Producers are forked into the caller's `Scope`;
-     * closing it cancels every request. The output is closed exactly once, by the single fiber that
-     * waits for every producer to exit (a second close would die with `ChanPanic`). Its buffer holds
-     * `concurrency` outcomes: every producer in flight can hand over its result without waiting
-     * for the consumer, and a slow consumer holds back new requests after that.
+     * A batch started in the caller's scope; see `fetch`. `done` adds the batch's own account.
      */
-    const fetch = (
-      urls: Iterable<string>,
+    const batch = <E = never, R = never>(
+      urls: FetchEngine.UrlSource<E, R>,
       partial?: FetchOptionsInput
-    ): Effect.Effect<Chan.RecvChan<FetchOutcome>, InvalidFetchOptions, Scope.Scope> =>
+    ): Effect.Effect<Batch<E>, InvalidFetchOptions, Scope.Scope | R> =>
       Effect.gen(function*() {
         const o = yield* options(partial)
         const out = yield* Chan.make<FetchOutcome>(o.concurrency)
-        const produceAll = Effect.forEach(
-          urls,
-          (url) => getWith(url, o).pipe(Effect.merge, Effect.flatMap((r) => Chan.send(out, r))),
-          { concurrency: o.concurrency, discard: true }
+        const send = (outcome: FetchOutcome) => Chan.send(out, outcome)
+        let driver = engine.spans === "request"
+          ? Effect.flatMap(FetchEngine.withRequestSpans(send), (emit) => FetchEngine.run(engine, o, urls, emit))
+          : FetchEngine.run(engine, o, urls, send)
+        if (engine.spans !== "none") driver = Effect.withSpan(driver, "UrlFetcher.fetch", { captureStackTrace: false })
+        // The single closer: the driver's fiber closes the output once, after it has stopped. It
+        // starts uninterruptible so that `ensuring` is in place even if the scope closes before it
+        // ever ran (a fiber interrupted before its first step runs no finalizer at all).
+        const fiber = yield* Effect.uninterruptibleMask((restore) =>
+          Effect.forkScoped(Effect.ensuring(restore(driver), Chan.close(out)))
         )
-        const bounded = o.deadline === undefined ? produceAll : Effect.ignore(Effect.timeout(produceAll, o.deadline))
-        // The single closer: runs once, after every producer has exited (completed or interrupted).
-        // The fiber starts uninterruptible so that `ensuring` is in place even if the scope closes
-        // before it ever ran (a fiber interrupted before its first step runs no finalizer at all).
-        yield* Effect.uninterruptibleMask((restore) =>
-          Effect.forkScoped(Effect.ensuring(restore(bounded), Chan.close(out)))
-        ).pipe(Effect.withSpan("UrlFetcher.fetch"))
-        return out
+        return { outcomes: out, done: Fiber.join(fiber) }
       })
 
-    /** The same engine as a `Stream` of outcomes, in completion order; ending it cancels the rest. */
-    const stream = (
-      urls: Iterable<string>,
+    /**
+     * Kata 17's `Fetch(ctx, urls) <-chan Result`: the outcomes in completion order on a channel
+     * owned by the caller's `Scope`. URLs are pulled lazily (an `Iterable`, an `AsyncIterable` or a
+     * `Stream`), at most `concurrency` in flight; the channel buffers `concurrency` outcomes, and a
+     * slow consumer holds back new requests after that. Closing the scope cancels every request at
+     * once (no timeout is waited for) and closes the channel exactly once. Each URL's failure is a
+     * `FetchError` value on the channel, never the batch's.
+     */
+    const fetch = (
+      urls: FetchEngine.UrlSource,
       partial?: FetchOptionsInput
-    ): Stream.Stream<FetchOutcome, InvalidFetchOptions> =>
-      Stream.unwrapScoped(Effect.map(fetch(urls, partial), (out) => Chan.toStream(out)))
+    ): Effect.Effect<Chan.RecvChan<FetchOutcome>, InvalidFetchOptions, Scope.Scope> =>
+      Effect.map(batch(urls, partial), (b) => b.outcomes)
 
-    return { get, fetch, stream } as const
+    /**
+     * The same engine as a `Stream` of outcomes in completion order; ending it early cancels the
+     * rest. Fails with the source's error if a `Stream` source fails.
+     */
+    const stream = <E = never, R = never>(
+      urls: FetchEngine.UrlSource<E, R>,
+      partial?: FetchOptionsInput
+    ): Stream.Stream<FetchOutcome, InvalidFetchOptions | E, R> =>
+      Stream.unwrapScoped(
+        Effect.map(batch(urls, partial), (b) => Stream.concat(Chan.toStream(b.outcomes), Stream.drain(Stream.fromEffect(b.done))))
+      )
+
+    return { get, fetch, stream, batch } as const
   })
+
+/**
+ * The fetcher. `get` fetches one URL; `fetch`, `stream` and `batch` fetch many. Go analogue: an
+ * `http.Client` plus Kata 17's `DataFetcher`.
+ * @since 0.1.0
+ */
+export class UrlFetcher extends Effect.Service<UrlFetcher>()("leakproof/UrlFetcher", {
+  scoped: make()
 }) {}
 
-// Loaded when a layer is built, not when this module is imported: `import { Chan } from "leakproof"`
-// must not pay for (or need) the HTTP stack.
-const nodeHttpClient = Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
-
 /**
- * `UrlFetcher` on `@effect/platform-node`'s undici client (one connection pool for the layer's
- * lifetime). Measured faster than the node:http client on loopback (see bench/fetch.ts).
+ * `UrlFetcher` with a `Config` (e.g. request spans), on the `HttpDispatcher` in context.
  * @since 0.1.0
  */
-export const layer: Layer.Layer<UrlFetcher> = UrlFetcher.Default.pipe(
-  Layer.provide(Layer.unwrapEffect(Effect.map(nodeHttpClient, (m) => m.layerUndici)))
-)
+export const layerWithoutDispatcher = (config: Config): Layer.Layer<UrlFetcher, never, HttpDispatcher> =>
+  Layer.scoped(UrlFetcher, Effect.map(make(config), (impl) => UrlFetcher.make(impl)))
 
 /**
- * `UrlFetcher` on the node:http client with its own agent.
+ * `UrlFetcher` on one undici `Agent` for the layer's lifetime (destroyed when the layer closes),
+ * with a `Config` and undici `Agent` options.
  * @since 0.1.0
  */
-export const layerNodeHttp: Layer.Layer<UrlFetcher> = UrlFetcher.Default.pipe(
-  Layer.provide(Layer.unwrapEffect(Effect.map(nodeHttpClient, (m) => m.layer)))
-)
+export const layerWith = (config: Config & { readonly agent?: Agent.Options } = {}): Layer.Layer<UrlFetcher> =>
+  layerWithoutDispatcher(config).pipe(Layer.provide(layerUndici(config.agent)))
+
+/**
+ * `UrlFetcher` on one undici `Agent` for the layer's lifetime; one span per batch.
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<UrlFetcher> = UrlFetcher.Default.pipe(Layer.provide(layerUndici()))

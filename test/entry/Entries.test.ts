@@ -57,12 +57,14 @@ describe("the public surface", () => {
     expect(loaded.filter((u) => heavy.some((h) => u.includes(h)))).toEqual([])
   }, 90_000)
 
-  it("building UrlFetcher.layer is what loads the HTTP client", () => {
+  it("import { UrlFetcher } loads no HTTP stack; building UrlFetcher.layer loads undici (and still no platform-node)", () => {
+    const imported = modulesLoadedBy(`const { UrlFetcher } = await import("./src/index.ts"); if (!UrlFetcher.layer) process.exit(1)`)
+    expect(imported.filter((u) => heavy.some((h) => u.includes(h)))).toEqual([])
     const loaded = modulesLoadedBy(
       `const { UrlFetcher } = await import("./src/index.ts"); const { Effect, Layer } = await import("effect");` +
         `await Effect.runPromise(Effect.scoped(Layer.build(UrlFetcher.layer)))`
     )
-    expect(loaded.some((u) => u.includes("@effect/platform-node/dist/esm/NodeHttpClient.js"))).toBe(true)
-    expect(loaded.filter((u) => u.includes("@effect/cli"))).toEqual([])
+    expect(loaded.some((u) => u.includes("/node_modules/undici/index.js"))).toBe(true)
+    expect(loaded.filter((u) => u.includes("@effect/cli") || u.includes("@effect/platform-node"))).toEqual([])
   }, 90_000)
 })

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Either, Fiber, Stream, TestClock } from "effect"
+import { Cause, Chunk, Deferred, Effect, Either, Exit, Fiber, Layer, Stream, TestClock } from "effect"
+import * as Chan from "../../src/domain/Chan.js"
+import { Fetched } from "../../src/domain/FetchOutcome.js"
+import type { FetchOutcome } from "../../src/domain/FetchOutcome.js"
+import { UrlFetcher } from "../../src/services/UrlFetcher.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import { checkStatus } from "../../src/programs/checkStatus.js"
 import { fetchAll, FetchAllFailed } from "../../src/programs/fetchAll.js"
@@ -125,11 +129,90 @@ describe("fetchUrls (the fetch command's job)", () => {
       const seen: Array<string> = []
       const urls = [url("/ok/1"), url("/ok/2"), ...Array.from({ length: 8 }, (_, i) => url(`/never/${i}`))]
       const r = yield* fetchUrls(urls, { take: 2, concurrency: 10, onOutcome: (o) => Effect.sync(() => seen.push(o.url)) })
-      expect(r.outcomes.map((o) => o.url)).toEqual(seen)
       expect(seen.sort()).toEqual([url("/ok/1"), url("/ok/2")])
+      expect([r.summary.total, r.summary.succeeded, r.summary.failed, r.summary.cancelled]).toEqual([10, 2, 0, 8])
       expect(r.stoppedEarly).toBe(true)
       yield* Effect.yieldNow()
       expect(fake.stats.interrupted).toBe(8)
     })).pipe(Effect.provide(fake.layer))
+  })
+})
+
+describe("fetchUrls: flat memory, lazy sources, nothing unaccounted for", () => {
+  it.effect("outcomes go to onOutcome and are dropped; the result is a summary built from counters", () => {
+    const fake = FakeHttp.layer()
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      let printed = 0
+      const urls = [url("/ok/1"), url("/status/404"), "nope", url("/slow/30/2")]
+      const f = yield* Effect.fork(fetchUrls(urls, { retries: 0, onOutcome: () => Effect.sync(() => printed++) }))
+      yield* TestClock.adjust("30 millis")
+      const r = yield* Fiber.join(f)
+      expect(printed).toBe(4)
+      expect(Object.keys(r).sort()).toEqual(["deadline", "stoppedEarly", "summary"])
+      expect(r.summary).toMatchObject({ total: 4, succeeded: 2, failed: 2, cancelled: 0, failures: { Status: 1, InvalidUrl: 1 } })
+      expect(r.stoppedEarly).toBe(false)
+    })).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect("a lazy source is pulled only as slots free up: never more than the bound ahead of the outcomes", () => {
+    const fake = FakeHttp.layer()
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      let pulled = 0
+      let delivered = 0
+      let maxAhead = 0
+      const source = Stream.fromIterable(Array.from({ length: 200 }, (_, i) => url(`/ok/${i}`))).pipe(
+        Stream.rechunk(1),
+        Stream.tap(() => Effect.sync(() => (maxAhead = Math.max(maxAhead, ++pulled - delivered))))
+      )
+      const r = yield* fetchUrls(source, { concurrency: 4, onOutcome: () => Effect.sync(() => delivered++) })
+      expect(r.summary).toMatchObject({ total: 200, succeeded: 200, cancelled: 0 })
+      // in flight (4) + fed ahead of the driver (4) + the output buffer (4) + one being handed over
+      expect(maxAhead).toBeLessThanOrEqual(13)
+    })).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect("a source that fails mid-way fails the run with its error, after cancelling what was in flight", () => {
+    const fake = FakeHttp.layer()
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      const source = Stream.concat(Stream.make(url("/ok/1"), url("/never/2")), Stream.fail("disk on fire" as const))
+      const e = yield* Effect.flip(fetchUrls(source, { concurrency: 4 }))
+      expect(e).toBe("disk on fire")
+      expect(fake.stats.inFlight()).toBe(0)
+    })).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect("the deadline: stopped early, the rest counted as cancelled", () => {
+    const fake = FakeHttp.layer()
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      const urls = [url("/ok/1"), url("/slow/50/2"), url("/never/3"), url("/slow/500/4")]
+      const f = yield* Effect.fork(fetchUrls(urls, { deadline: "100 millis", retries: 0 }))
+      yield* TestClock.adjust("100 millis")
+      const r = yield* Fiber.join(f)
+      expect([r.deadline, r.stoppedEarly]).toEqual([true, true])
+      expect(r.summary).toMatchObject({ total: 4, succeeded: 2, cancelled: 2 })
+      expect(fake.stats.inFlight()).toBe(0)
+    })).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect("an engine that closes its output with URLs unaccounted for is a defect, never a quiet success", () => {
+    // A broken fetcher: it delivers one outcome of two and closes, reporting a normal end.
+    const broken = Layer.succeed(UrlFetcher, UrlFetcher.make({
+      get: () => Effect.die("unused"),
+      fetch: () => Effect.die("unused"),
+      stream: () => Stream.die("unused"),
+      batch: (urls: Iterable<string>) =>
+        Effect.gen(function*() {
+          const out = yield* Chan.make<FetchOutcome>(4)
+          const all = Array.from(urls as Iterable<string>)
+          yield* Chan.send(out, new Fetched({ url: all[0]!, status: 200, body: new Uint8Array(), bytes: 0, durationMs: 1, attempts: 1 }))
+          yield* Chan.close(out)
+          return { outcomes: out, done: Effect.succeed({ urls: all.length, delivered: 1, deadline: false }) }
+        })
+    } as unknown as ConstructorParameters<typeof UrlFetcher>[0]))
+    return Effect.gen(function*() {
+      const exit = yield* Effect.exit(fetchUrls([url("/ok/1"), url("/ok/2")]))
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("1 of 2 URLs unaccounted for")
+    }).pipe(Effect.provide(broken))
   })
 })

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Fiber, Option, Scope } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import * as Chan from "../../src/domain/Chan.js"
 import type { FetchError, FetchOutcome } from "../../src/domain/FetchOutcome.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
+import * as BodyFile from "../../src/services/BodyFile.js"
 import * as UrlFetcher from "../../src/services/UrlFetcher.js"
 import * as FaultServer from "../support/FaultServer.js"
 
@@ -74,5 +78,90 @@ describe("UrlFetcher over real loopback sockets (fault server)", () => {
       }))
       expect(outcomes.map((o) => o._tag)).toEqual(["Fetched"])
       yield* eventually(() => server.aborted.filter((p) => p === "/hang").length === 10 && server.inFlight() === 0)
+    }).pipe(Effect.provide(UrlFetcher.layer)))
+})
+
+describe("UrlFetcher over real loopback sockets: redirects, cancellation, files", () => {
+  it.scopedLive("a malformed Location, a 304, a 302 without Location and an oversized 500 are each their URL's own outcome; the rest is fetched", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const urls = {
+        malformed: server.url(`/location?to=${encodeURIComponent("http://[::1:bad")}`),
+        notModified: server.url("/location?status=304"),
+        noLocation: server.url("/location?status=302"),
+        big500: server.url("/declared-status/500"),
+        hops: server.url("/hops/3"),
+        ok: server.url("/ok/1")
+      }
+      const outcomes = yield* LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+        const out = yield* fetcher.fetch(Object.values(urls), { retries: 0, maxBodyBytes: 1024 * 1024, timeout: "2 seconds" })
+        const all: Array<FetchOutcome> = []
+        yield* Chan.forEach(out, (o) => Effect.sync(() => all.push(o)))
+        return all
+      })))
+      const byUrl = Object.fromEntries(outcomes.map((o) => [o.url, o._tag === "Fetched" ? `ok ${o.status}` : `${o.reason}: ${o.detail}`]))
+      expect(byUrl).toEqual({
+        [urls.malformed]: "InvalidRedirect: malformed Location 'http://[::1:bad'",
+        [urls.notModified]: "Status: HTTP 304",
+        [urls.noLocation]: "Status: HTTP 302",
+        [urls.big500]: "Status: HTTP 500",
+        [urls.hops]: "ok 200",
+        [urls.ok]: "ok 200"
+      })
+      expect(server.received.filter((p) => p.startsWith("/hops/"))).toEqual(["/hops/3", "/hops/2", "/hops/1", "/hops/0"])
+    }).pipe(Effect.provide(UrlFetcher.layer)))
+
+  it.scopedLive("more URLs than the bound, a 20 s timeout, nobody answering: --take 1 returns at once and the server sees every started request aborted", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const urls = [server.url("/ok/1"), ...Array.from({ length: 8 }, () => server.url("/hang"))]
+      const started = Date.now()
+      const first = yield* LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+        const out = yield* fetcher.fetch(urls, { concurrency: 3, timeout: "20 seconds", retries: 0 })
+        const first = yield* Chan.receive(out)
+        yield* eventually(() => server.inFlight() === 3)
+        return first
+      })))
+      expect(Date.now() - started).toBeLessThan(5_000)
+      expect(Option.map(first, (o) => o._tag)).toEqual(Option.some("Fetched"))
+      yield* eventually(() => server.inFlight() === 0 && server.aborted.filter((p) => p === "/hang").length === 3)
+    }).pipe(Effect.provide(UrlFetcher.layer)))
+
+  it.scopedLive("interrupting get closes its socket", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const f = yield* Effect.fork(fetcher.get(server.url("/hang"), { timeout: "20 seconds" }))
+      yield* eventually(() => server.inFlight() === 1)
+      yield* Fiber.interrupt(f)
+      yield* eventually(() => server.inFlight() === 0 && server.aborted.includes("/hang"))
+    }).pipe(Effect.provide(UrlFetcher.layer)))
+
+  it.scopedLive("body: { dir } streams a 3 MiB body to its file; an oversized or cut-off one leaves no file", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "leakproof-loopback-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      const big = server.url(`/bytes/${3 * 1024 * 1024}`)
+      const tooBig = server.url("/big?bytes=12582912")
+      const reset = server.url("/reset")
+      const outcomes = yield* LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+        const out = yield* fetcher.fetch([big, tooBig, reset], { body: { dir }, maxBodyBytes: 4 * 1024 * 1024, retries: 0 })
+        const all: Array<FetchOutcome> = []
+        yield* Chan.forEach(out, (o) => Effect.sync(() => all.push(o)))
+        return all
+      })))
+      const byUrl = Object.fromEntries(outcomes.map((o) => [o.url, o._tag === "Fetched" ? `${o.bytes} ${o.file}` : o.reason]))
+      expect(byUrl).toEqual({
+        [big]: `${3 * 1024 * 1024} ${path.join(dir, BodyFile.nameFor(big))}`,
+        [tooBig]: "BodyTooLarge",
+        [reset]: "Transport"
+      })
+      expect(fs.readdirSync(dir)).toEqual([BodyFile.nameFor(big)])
+      const content = fs.readFileSync(path.join(dir, BodyFile.nameFor(big)))
+      expect([content.length, content.every((b) => b === 98)]).toEqual([3 * 1024 * 1024, true])
     }).pipe(Effect.provide(UrlFetcher.layer)))
 })

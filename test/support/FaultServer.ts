@@ -12,6 +12,10 @@
  *   /declared-big     200 with content-length 1 GiB, body never sent
  *   /redirect-loop    302 to itself
  *   /flaky/:id?fail=N 503 the first N times for this id, then 200
+ *   /location?status=S&to=L         status S (default 302) with Location L (none if absent)
+ *   /declared-status/:code           that status with content-length 1 GiB, one byte sent
+ *   /bytes/:n         200, n bytes with content-length, written with back-pressure
+ *   /hops/:n          302 to /hops/n-1 ... /hops/0 is 200 "hops"
  */
 import { Effect, Scope } from "effect"
 import * as http from "node:http"
@@ -85,6 +89,40 @@ export const start: Effect.Effect<FaultServer, never, Scope.Scope> = Effect.acqu
           res.writeHead(200, { "content-length": String(1024 ** 3) })
           res.write("x")
           return
+        case "location": {
+          const to = u.searchParams.get("to")
+          res.writeHead(Number(u.searchParams.get("status") ?? "302"), to === null ? {} : { location: to })
+          res.end()
+          return
+        }
+        case "declared-status":
+          res.writeHead(Number(arg), { "content-length": String(1024 ** 3) })
+          res.write("x")
+          return
+        case "bytes": {
+          let left = Number(arg)
+          res.writeHead(200, { "content-length": String(left) })
+          const chunk = Buffer.alloc(64 * 1024, 98)
+          const pump = () => {
+            while (left > 0) {
+              const n = Math.min(left, chunk.length)
+              left -= n
+              if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once("drain", pump)
+            }
+            res.end()
+          }
+          pump()
+          return
+        }
+        case "hops": {
+          const n = Number(arg)
+          if (n <= 0) res.end("hops")
+          else {
+            res.writeHead(302, { location: `/hops/${n - 1}` })
+            res.end()
+          }
+          return
+        }
         case "redirect-loop":
           res.writeHead(302, { location: "/redirect-loop" })
           res.end()
