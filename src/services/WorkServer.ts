@@ -26,9 +26,13 @@ import * as LeakCheck from "../domain/LeakCheck.js"
 import * as FiberHttpServer from "./FiberHttpServer.js"
 
 /**
- * The server could not start (`reason: "Listen"`, e.g. the port is taken).
+ * The server could not start (`reason: "Listen"`, e.g. the port is taken); Go's error from
+ * `http.ListenAndServe`. Interruption: none (it is only ever a failure of `make`/`layer`).
  * @since 0.1.0
  */
+// Why not FiberHttpServer's `FiberHttpServerError`, which has the same fields and message: the
+// `_tag` is part of `leakproof/server`'s public API (`Effect.catchTag("WorkServerError", …)`), and a
+// tagged error cannot take another class's tag. `make` maps the one to the other, cause kept.
 export class WorkServerError extends Data.TaggedError("WorkServerError")<{
   readonly reason: "Listen"
   readonly host: string
