@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Deferred, Effect, Either, Exit, Fiber, Layer, Stream, TestClock } from "effect"
+import { Cause, Chunk, Deferred, Effect, Either, Exit, FastCheck as fc, Fiber, Layer, Stream, TestClock } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import { Fetched } from "../../src/domain/FetchOutcome.js"
 import type { FetchOutcome } from "../../src/domain/FetchOutcome.js"
@@ -74,6 +74,63 @@ describe("fetchAll (seed 001)", () => {
       expect(ran).toBe(0)
       expect(started).toBe(1) // the caller itself, nothing more
     }))
+})
+
+describe("fetchAll with a bound: O(concurrency) fibers, whatever the number of sources", () => {
+  it.effect("200 sources at concurrency 4: never more than 4 sources' fibers alive (not 200 parked on a semaphore)", () =>
+    Effect.gen(function*() {
+      const maxLive = yield* LeakCheck.track((tracker) =>
+        Effect.gen(function*() {
+          let max = 0
+          const source = (i: number) =>
+            Effect.gen(function*() {
+              yield* Effect.yieldNow()
+              max = Math.max(max, yield* tracker.live)
+              return i
+            })
+          const values = yield* fetchAll(Array.from({ length: 200 }, (_, i) => source(i)), { concurrency: 4 })
+          expect(values).toEqual(Array.from({ length: 200 }, (_, i) => i))
+          return max
+        })
+      )
+      expect(maxLive).toBeLessThanOrEqual(4)
+    }))
+
+  it.effect.prop(
+    "any n, bound and failing source: values in input order, at most the bound running, the failure with only values that completed before it",
+    [fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 8 }), fc.option(fc.nat(29), { nil: undefined }), fc.array(fc.nat(3), { minLength: 30, maxLength: 30 })],
+    ([n, bound, failAt, yields]) =>
+      LeakCheck.verifyNone(Effect.gen(function*() {
+        let running = 0
+        let maxRunning = 0
+        const finished: Array<number> = []
+        let finishedAtFailure = -1
+        const source = (i: number) =>
+          Effect.gen(function*() {
+            maxRunning = Math.max(maxRunning, ++running)
+            for (let k = 0; k < yields[i]!; k++) yield* Effect.yieldNow()
+            running--
+            if (i === failAt) {
+              finishedAtFailure = finished.length
+              return yield* Effect.fail(new SourceError(`source ${i}`))
+            }
+            finished.push(i)
+            return i
+          }).pipe(Effect.onInterrupt(() => Effect.sync(() => running--)))
+        const result = yield* Effect.either(fetchAll(Array.from({ length: n }, (_, i) => source(i)), { concurrency: bound }))
+        expect(maxRunning).toBeLessThanOrEqual(bound)
+        expect(running).toBe(0)
+        if (failAt === undefined || failAt >= n) {
+          expect(Either.getOrThrow(result)).toEqual(Array.from({ length: n }, (_, i) => i))
+        } else {
+          const e = Either.getLeft(result).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
+          expect(e.error.message).toBe(`source ${failAt}`)
+          // exactly what completed before the failure (a prefix of the completion order)
+          expect(e.completed).toEqual(finished.slice(0, finishedAtFailure))
+          expect(e.completed).not.toContain(failAt)
+        }
+      }))
+  )
 })
 
 describe("first (seed 001 first-win)", () => {
