@@ -299,13 +299,15 @@ const ratio = (xs: ReadonlyArray<number>) =>
 /** Runs `node --expose-gc script args` and parses the JSON it prints last. */
 const child = <A>(script: string, args: ReadonlyArray<string>): Promise<A> =>
   new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--expose-gc", script, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+    const p = spawn(process.execPath, ["--expose-gc", script, ...args], { stdio: ["ignore", "pipe", "pipe"] })
     let out = ""
+    let err = ""
     p.stdout.on("data", (d: Buffer) => (out += d.toString()))
+    p.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)))
     p.on("error", reject)
     p.on("close", (code) => {
       const line = out.trim().split("\n").pop() ?? ""
-      if (code !== 0 || !line.startsWith("{")) return reject(new Error(`${args.join(" ")} exited ${code}: ${out.slice(-500)}`))
+      if (code !== 0 || !line.startsWith("{")) return reject(new Error(`${args.join(" ")} exited ${code}: ${err.slice(0, 1000)}`))
       resolve(JSON.parse(line) as A)
     })
   })

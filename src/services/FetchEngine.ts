@@ -29,7 +29,10 @@
  * 4. Stopping (the driver's exit: done, interrupted, deadline) aborts every attempt in flight
  *    synchronously (a batch that owns its transport destroys it in one sweep, otherwise one abort
  *    per request with a preallocated reason), discards partial files and interrupts the timer.
- *    It never waits for I/O or for a timer; interruption is never delayed by a timeout.
+ *    It never waits for I/O or for a timer; interruption is never delayed by a timeout. An owned
+ *    transport is handed back for the next batch (`release`, keep-alive connections kept) only
+ *    when nothing the batch dispatched is still on the wire (`Batch.wire`: every dispatch ended
+ *    by the transport's `onComplete` or `onError`); otherwise it is destroyed.
  * 5. The first attempt goes straight through: retry, redirect and file machinery is touched only
  *    when a response asks for it.
  *
@@ -195,6 +198,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   next: Attempt | undefined = undefined
   linked = false
   due = 0
+  /** Dispatched and not yet ended by the transport (`onComplete`/`onError`): see `Batch.wire`. */
+  onWire = false
   // transport
   private abortFn: ((err?: Error) => void) | undefined = undefined
   private resumeFn: (() => void) | undefined = undefined
@@ -286,6 +291,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.offWire()
     const s = this.state
     if (s === State.Settled) return
     try {
@@ -298,6 +304,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    this.offWire()
     if (this.state === State.Settled) return
     this.abortFn = undefined // undici has ended the request
     try {
@@ -465,6 +472,13 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.dropBody()
   }
 
+  /** The transport has ended this request (counted once, whatever it calls afterwards). */
+  offWire(): void {
+    if (!this.onWire) return
+    this.onWire = false
+    this.batch.wire--
+  }
+
   private abortTransport(): void {
     const abort = this.abortFn
     if (abort === undefined) return
@@ -553,6 +567,12 @@ class Batch {
   feederResume: ((e: Effect.Effect<void>) => void) | undefined = undefined
   // counters
   active = 0
+  /**
+   * Requests the transport still owns (dispatched, not yet ended by `onComplete`/`onError`): an
+   * owned transport is handed back for reuse only when this is 0 (nothing on the wire, not even a
+   * request aborted before it reached a socket).
+   */
+  wire = 0
   urls = 0
   delivered = 0
   stopped = false
@@ -585,7 +605,7 @@ class Batch {
     private readonly batched: boolean
   ) {
     this.shared = !batched && engine.timer !== undefined && engine.timer.clock === clock ? engine.timer : undefined
-    const own = isolated && engine.transport.forBatch !== undefined ? engine.transport.forBatch() : undefined
+    const own = isolated && engine.transport.forBatch !== undefined ? engine.transport.forBatch(options.concurrency) : undefined
     this.owned = own
     this.via = own === undefined ? engine.transport : own
     this.timeoutMs = Math.max(1, Math.ceil(Duration.toMillis(options.timeout)))
@@ -690,12 +710,15 @@ class Batch {
   /** Sends `a` on the wire (the driver only). `due` is its timeout, kept across redirects. */
   dispatch(a: Attempt, due: number): void {
     this.link(a, due)
+    a.onWire = true
+    this.wire++
     try {
       this.via.dispatch(
         { origin: a.origin, path: a.path, method: "GET", headers: this.headers, headersTimeout: 0, bodyTimeout: 0 },
         a
       )
     } catch (e) {
+      a.offWire()
       a.settleFailure("Transport", message(e))
     }
   }
@@ -779,12 +802,14 @@ class Batch {
 
   /**
    * Aborts every attempt in flight and drops the backoffs. An owned transport is destroyed in one
-   * sweep (the batch is over); a shared one gets one abort per request.
+   * sweep (the batch is over), or handed back for the next batch if nothing is on the wire; a
+   * shared one gets one abort per request.
    */
   abortInFlight(): void {
     this.backoffs.length = 0
     const owned = this.owned
     this.owned = undefined
+    const reuse = owned !== undefined && owned.release !== undefined && this.wire === 0
     const limit = Error.stackTraceLimit
     Error.stackTraceLimit = 0
     try {
@@ -799,7 +824,8 @@ class Batch {
       }
       this.head = undefined
       this.tail = undefined
-      if (owned !== undefined) owned.destroy()
+      if (reuse) owned.release!()
+      else if (owned !== undefined) owned.destroy()
     } catch {
       // a transport that throws on destroy has still been told
     } finally {
@@ -850,7 +876,8 @@ const isStream = (u: unknown): u is Stream.Stream<string, unknown, unknown> =>
  * Runs a batch in the current fiber: fetches every URL of `source` with at most
  * `options.concurrency` in flight and hands each outcome to `emit` (in completion order) before
  * starting more. `isolated` (default) gives the batch a transport of its own if the port offers
- * one (`Transport.forBatch`), torn down in one sweep when the batch stops. Returns when every URL has an outcome, or the deadline passed. Fails only if a
+ * one (`Transport.forBatch`): handed back when the batch ends with nothing on the wire, torn down
+ * in one sweep otherwise. Returns when every URL has an outcome, or the deadline passed. Fails only if a
  * `Stream` source fails (in-flight requests are aborted first). Interrupting it aborts everything
  * in flight at once (invariant 4). `emit` is called by this fiber only, never concurrently.
  * @since 0.1.0

@@ -4,7 +4,7 @@
  * redirects, metrics, spans, lazy sources.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, FastCheck as fc, Fiber, Layer, Metric, Option, Scope, Stream, TestClock, Tracer } from "effect"
+import { Chunk, Clock, Effect, Exit, FastCheck as fc, Fiber, Layer, Metric, Option, Scope, Stream, TestClock, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -204,6 +204,87 @@ describe("the batch deadline and cancellation", () => {
       }))
     })).pipe(Effect.provide(fake.layer))
   })
+})
+
+describe("batch pools: handed back when nothing is on the wire, destroyed in one sweep otherwise", () => {
+  it.effect("a batch that ends normally hands its pool back; one cancelled with requests in flight destroys it", () => {
+    const fake = FakeHttp.layer({}, { pools: true })
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const f = yield* Effect.fork(Effect.scoped(Effect.flatMap(fetcher.fetch([url("/ok/1"), url("/slow/10/2"), url("/status/404")], { retries: 0 }), drain)))
+      yield* TestClock.adjust("10 millis")
+      expect(yield* Fiber.join(f)).toHaveLength(3)
+      expect(fake.stats.pools).toEqual({ created: 1, released: 1, destroyed: 0, releasedBusy: 0 })
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* fetcher.fetch(Array.from({ length: 5 }, (_, i) => url(`/never/${i}`)), { concurrency: 5 })
+        yield* until(() => fake.stats.started === 8)
+      }))
+      expect(fake.stats.pools).toEqual({ created: 2, released: 1, destroyed: 1, releasedBusy: 0 })
+      expect(fake.stats.interrupted).toBe(5)
+    })).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect("a request that timed out (aborted, ended by the transport) does not stop the hand-back; the deadline with requests in flight destroys", () => {
+    const fake = FakeHttp.layer({}, { pools: true })
+    return LeakCheck.verifyNone(Effect.gen(function*() {
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const timedOut = yield* Effect.fork(Effect.scoped(Effect.flatMap(fetcher.fetch([url("/never/1"), url("/ok/2")], { timeout: "1 second", retries: 0 }), drain)))
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(timedOut)).map((o) => o._tag === "Fetched" ? "ok" : o.reason).sort()).toEqual(["Timeout", "ok"])
+      expect(fake.stats.pools).toEqual({ created: 1, released: 1, destroyed: 0, releasedBusy: 0 })
+      const cut = yield* Effect.fork(Effect.scoped(Effect.flatMap(fetcher.fetch([url("/never/3"), url("/ok/4")], { deadline: "100 millis" }), drain)))
+      yield* TestClock.adjust("100 millis")
+      expect(yield* Fiber.join(cut)).toHaveLength(1)
+      expect(fake.stats.pools).toEqual({ created: 2, released: 1, destroyed: 1, releasedBusy: 0 })
+      expect(fake.stats.inFlight()).toBe(0)
+    })).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect.prop(
+    "any mix of answers and any cancel point: a pool is handed back only with nothing of it open, and each batch ends its pool exactly once",
+    [
+      fc.array(fc.constantFrom("/ok/x", "/slow/30/x", "/never/x", "/status/503", "/status/404", "/drip/90", "/reset"), { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.option(fc.integer({ min: 0, max: 12 }), { nil: undefined })
+    ],
+    ([paths, concurrency, take]) => {
+      const fake = FakeHttp.layer({}, { pools: true })
+      return LeakCheck.verifyNone(Effect.gen(function*() {
+        const fetcher = yield* UrlFetcher.UrlFetcher
+        const f = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
+          const out = yield* fetcher.fetch(paths.map((p, i) => url(p.replace("x", String(i)))), {
+            concurrency,
+            timeout: "200 millis",
+            retries: 1,
+            retryBase: "10 millis"
+          })
+          for (let i = 0; take === undefined || i < take; i++) {
+            if (Option.isNone(yield* Chan.receive(out))) break
+          }
+        })))
+        // let the event loop turn, then move the clock to the next pending sleep (bounded in steps)
+        for (let i = 0; i < 300 && f.unsafePoll() === null; i++) {
+          yield* turn
+          if (f.unsafePoll() !== null) break
+          const now = yield* Clock.currentTimeMillis
+          const next = Chunk.toReadonlyArray(yield* TestClock.sleeps()).filter((t) => t > now)
+          yield* TestClock.adjust(next.length === 0 ? 1 : Math.min(...next) - now)
+        }
+        if (f.unsafePoll() === null) {
+          yield* Fiber.interrupt(f)
+          expect.fail(`the batch did not end: ${JSON.stringify([paths, concurrency, take])}`)
+        }
+        yield* Fiber.join(f)
+        const pools = fake.stats.pools
+        expect(pools.releasedBusy).toBe(0)
+        // (a batch left before its driver ever ran takes no pool at all)
+        expect(pools.created).toBeLessThanOrEqual(1)
+        expect(pools.released + pools.destroyed).toBe(pools.created)
+        expect(fake.stats.inFlight()).toBe(0)
+      })).pipe(Effect.provide(fake.layer))
+    },
+    { fastCheck: { numRuns: 40 } }
+  )
 })
 
 describe("the body cap and where bodies go", () => {
