@@ -4,15 +4,18 @@
  * redirects, metrics, spans, lazy sources.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Effect, Exit, FastCheck as fc, Fiber, Layer, Metric, Option, Scope, Stream, TestClock, Tracer } from "effect"
+import { Chunk, Clock, Effect, Either, Exit, FastCheck as fc, Fiber, Layer, Metric, Option, Scope, Stream, TestClock, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Chan from "../../src/domain/Chan.js"
 import type { FetchError, FetchOutcome } from "../../src/domain/FetchOutcome.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
+import { makeOptions } from "../../src/domain/FetchOutcome.js"
 import * as BodyFile from "../../src/services/BodyFile.js"
+import * as FetchEngine from "../../src/services/FetchEngine.js"
 import { HttpDispatcher } from "../../src/services/HttpDispatcher.js"
+import type { Transport } from "../../src/services/HttpDispatcher.js"
 import * as UrlFetcher from "../../src/services/UrlFetcher.js"
 import * as FakeHttp from "../support/FakeHttp.js"
 
@@ -285,6 +288,40 @@ describe("batch pools: handed back when nothing is on the wire, destroyed in one
     },
     { fastCheck: { numRuns: 40 } }
   )
+})
+
+describe("get: a batch of one on the shared timer", () => {
+  it.effect("the shared timer holds only the gets in flight: a finished get leaves it at once, not when its timeout would have come", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const stats = FakeHttp.makeStats()
+      const runtime = yield* Effect.runtime<never>()
+      const fake = FakeHttp.make(stats, runtime)
+      // the fake answers /ok synchronously inside dispatch; a real server answers a turn later
+      const later: Transport = {
+        dispatch: (options, handler) => {
+          if (options.path.startsWith("/never")) return fake.dispatch(options, handler)
+          handler.onConnect!(() => {})
+          setImmediate(() => {
+            handler.onHeaders!(200, [], () => {}, "")
+            handler.onComplete!([])
+          })
+          return true
+        }
+      }
+      const timer = yield* FetchEngine.makeSharedTimer
+      const engine: FetchEngine.Engine = { transport: later, metrics: UrlFetcher.metrics, spans: "none", timer }
+      const options = Either.getOrThrow(makeOptions({ timeout: "10 seconds", retries: 0 }))
+      // one get in flight the whole time (the earliest due time), 50 others come and go
+      const slow = yield* Effect.fork(FetchEngine.runOne(engine, options, url("/never/1")))
+      yield* until(() => stats.started === 1 && timer.size === 1)
+      for (let i = 0; i < 50; i++) {
+        const o = yield* FetchEngine.runOne(engine, options, url(`/ok/${i}`))
+        expect(o?._tag).toBe("Fetched")
+      }
+      expect(timer.size).toBe(1)
+      yield* Fiber.interrupt(slow)
+      expect(timer.size).toBe(0)
+    }))))
 })
 
 describe("the body cap and where bodies go", () => {
