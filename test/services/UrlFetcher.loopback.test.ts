@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Effect, Exit, Fiber, Option, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -213,4 +213,9 @@ describe("UrlFetcher over real loopback sockets: connections reused across batch
       const after = yield* Effect.scoped(Effect.flatMap(fetcher.fetch([server.url("/ok/5")]), drainAll))
       expect(after.map((o) => o._tag)).toEqual(["Fetched"])
     }).pipe(Effect.provide(UrlFetcher.layer)))
+})
+
+describe("this file's tests are leak-checked", () => {
+  it.effect("(sentinel) an Effect test here runs inside LeakCheck.verifyNone (leakproof/vitest's it)", () =>
+    Effect.map(LeakCheck.isChecked, (checked) => expect(checked).toBe(true)))
 })

@@ -182,7 +182,11 @@ export const make = (stats: FakeHttpStats, runtime: Runtime.Runtime<never>, pool
         script = Effect.never
     }
     handler.onConnect(abort)
-    if (state === "open") fiber = Runtime.runFork(runtime)(script)
+    if (state === "open") {
+      fiber = Runtime.runFork(runtime)(script)
+      // aborted while the script ran synchronously (before `fiber` was known): stop it now
+      if ((state as string) === "aborted") Runtime.runFork(runtime)(Fiber.interrupt(fiber))
+    }
     return true
   }
   if (!pools) return { dispatch: (options, h) => dispatch(options, h) }
@@ -290,6 +294,9 @@ const weirdHeaders: ReadonlyArray<unknown> = [
 ]
 const weirdChunks: ReadonlyArray<unknown> = [null, "text", 42, { length: -5 }, undefined, Buffer.alloc(0)]
 
+/** The span every fiber of the hostile transport runs in (its "server" side). */
+export const HOSTILE_SPAN = "FakeHttp.hostile"
+
 /** A transport that misbehaves per request: the request for path `/h/<i>` follows `plan[i]`. */
 export const hostile = (plan: ReadonlyArray<Misbehaviour>, stats: FakeHttpStats, runtime: Runtime.Runtime<never>): Transport => ({
   dispatch: (options, h) => {
@@ -319,7 +326,8 @@ export const hostile = (plan: ReadonlyArray<Misbehaviour>, stats: FakeHttpStats,
         f()
         stats.finished++
       })
-      Runtime.runFork(runtime)(m.delay > 0 ? Effect.delay(run, `${m.delay} millis`) : run)
+      // named, so a leak check can tell these (which may ignore an abort on purpose) from the engine's
+      Runtime.runFork(runtime)(Effect.withSpan(m.delay > 0 ? Effect.delay(run, `${m.delay} millis`) : run, HOSTILE_SPAN))
     }
     switch (m.kind) {
       case "throwSync":
