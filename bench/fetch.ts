@@ -67,7 +67,7 @@ interface Case {
 const pathOf = (u: string) => u.slice(u.indexOf("/", 8))
 
 const leakproof = () => {
-  const runtime = ManagedRuntime.make((process.env["AGENT_CONN"] ? UrlFetcher.layerWith({ agent: { connections: Number(process.env["AGENT_CONN"]) } }) : UrlFetcher.layer) as Layer.Layer<UrlFetcher.UrlFetcher>)
+  const runtime = ManagedRuntime.make(UrlFetcher.layer as Layer.Layer<UrlFetcher.UrlFetcher>)
   return <A>(program: Effect.Effect<A, unknown, UrlFetcher.UrlFetcher | Scope.Scope>) => runtime.runPromise(Effect.scoped(program))
 }
 
