@@ -8,7 +8,10 @@
  * - an unknown flag is an error, never data (`--bogus` is not a URL);
  * - a single-value flag given twice is an error (`--retries 0 --retries 2`): one line, exit 2. We
  *   reject rather than let the last one win, so that a flag is never silently overridden;
- * - a flag that takes a value takes the next argument whatever it looks like (`--deadline -1s`);
+ * - a flag that takes a value takes the next argument whatever it looks like (`--deadline -1s`),
+ *   and a flag left without one is an error (`fetch u --concurrency` does not run with the default);
+ * - a value is checked against the flag's type here, so that the error names the flag
+ *   (`--concurrency: '1.5' is not an integer`, `--format: 'xml' is not one of table, ndjson`);
  * - negative numbers (`-1`, `-2.5`) and `-` (stdin) are positionals; after `--` everything is.
  *
  * @since 0.1.0
@@ -29,17 +32,28 @@ export class Positionals extends Context.Tag("leakproof/cli/Positionals")<Positi
  * @since 0.1.0
  */
 export interface Spec {
-  readonly flags: ReadonlyMap<string, { readonly name: string; readonly takesValue: boolean }>
+  readonly flags: ReadonlyMap<string, Flag>
   readonly positionals: boolean
 }
 
+/**
+ * One flag: its canonical name, and what it takes: nothing, or a value checked as `accepts` says
+ * (`@effect/cli`'s accepted values: `integer`, `float`, `a | b` for a choice, anything else free).
+ * @since 0.1.0
+ */
+export interface Flag {
+  readonly name: string
+  readonly takesValue: boolean
+  readonly accepts?: string
+}
+
 /** `@effect/cli`'s own flags, on every command. */
-const builtIns: ReadonlyArray<readonly [ReadonlyArray<string>, boolean]> = [
+const builtIns: ReadonlyArray<readonly [ReadonlyArray<string>, string | boolean]> = [
   [["-h", "--help"], false],
   [["--version"], false],
   [["--wizard"], false],
-  [["--completions"], true],
-  [["--log-level"], true]
+  [["--completions"], "sh | bash | fish | zsh"],
+  [["--log-level"], "all | trace | debug | info | warning | error | fatal | none"]
 ]
 
 /**
@@ -47,20 +61,22 @@ const builtIns: ReadonlyArray<readonly [ReadonlyArray<string>, boolean]> = [
  * @since 0.1.0
  */
 export const specOf = (usage: Usage.Usage): Spec => {
-  const flags = new Map<string, { name: string; takesValue: boolean }>()
+  const flags = new Map<string, Flag>()
   let positionals = false
-  const add = (names: ReadonlyArray<string>, takesValue: boolean) => {
+  // `accepts`: false for a switch, true for a free value, else the accepted values' description.
+  const add = (names: ReadonlyArray<string>, accepts: string | boolean) => {
     const name = names.find((n) => n.startsWith("--")) ?? names[0]!
-    for (const n of names) flags.set(n, { name, takesValue })
+    const flag: Flag = typeof accepts === "string" ? { name, takesValue: true, accepts } : { name, takesValue: accepts }
+    for (const n of names) flags.set(n, flag)
   }
-  for (const [names, takesValue] of builtIns) add(names, takesValue)
+  for (const [names, accepts] of builtIns) add(names, accepts)
   // Flags are the named usages with dashes, positionals the `<name>` ones; a bare name is the
   // command's own.
   const walk = (u: Usage.Usage): void => {
     switch (u._tag) {
       case "Named": {
         const dashed = u.names.filter((n) => n.startsWith("-"))
-        if (dashed.length > 0) add(dashed, u.acceptedValues._tag === "Some")
+        if (dashed.length > 0) add(dashed, u.acceptedValues._tag === "Some" ? u.acceptedValues.value : false)
         else if (u.names.some((n) => n.startsWith("<"))) positionals = true
         return
       }
@@ -90,6 +106,26 @@ export interface Split {
 }
 
 const negativeNumber = /^-\d/
+const integer = /^[+-]?\d+$/
+
+/** Why `value` is not what `flag` accepts, or `undefined` when it is. */
+const rejection = (flag: Flag, value: string): string | undefined => {
+  switch (flag.accepts) {
+    case undefined:
+    case "text":
+      return undefined
+    case "integer":
+      if (!integer.test(value)) return `'${value}' is not an integer`
+      return Number.isSafeInteger(Number(value)) ? undefined : `'${value}' is out of range`
+    case "float":
+      return value.trim() !== "" && Number.isFinite(Number(value)) ? undefined : `'${value}' is not a number`
+    default: {
+      if (!flag.accepts.includes(" | ")) return undefined
+      const choices = flag.accepts.split(" | ")
+      return choices.includes(value) ? undefined : `'${value}' is not one of ${choices.join(", ")}`
+    }
+  }
+}
 
 /**
  * Splits `args` (what follows the command's name) in one pass. `where` names the command in
@@ -118,7 +154,12 @@ export const split = (args: ReadonlyArray<string>, spec: Spec, where: string): E
     if (seen.has(flag.name)) return Either.left(badInput(`${flag.name} given more than once${help}`))
     seen.add(flag.name)
     flags.push(arg)
-    if (flag.takesValue && eq < 0 && i + 1 < args.length) flags.push(args[++i]!)
+    if (!flag.takesValue) continue
+    if (eq < 0 && i + 1 >= args.length) return Either.left(badInput(`${flag.name} needs a value${help}`))
+    const value = eq < 0 ? args[++i]! : arg.slice(eq + 1)
+    if (eq < 0) flags.push(value)
+    const why = rejection(flag, value)
+    if (why !== undefined) return Either.left(badInput(`${flag.name}: ${why}${help}`))
   }
   if (!spec.positionals && positionals.length > 0 && !seen.has("--help")) {
     return Either.left(badInput(`unexpected argument '${positionals[0]}'${help}`))

@@ -12,6 +12,10 @@
  * - Blocking is interruption-aware: interrupting a fiber parked in `send`, `receive` or `select`
  *   withdraws the operation. This is how `ctx.Done()` is spelled here: no per-send `select` is
  *   needed to make a producer cancellable.
+ * - `after(d)` and `tick(d)` are Go's `time.After` and `time.Tick`: channels fed by one timer fiber
+ *   in the caller's `Scope`, on Effect's `Clock` (so `TestClock` drives them). A `select` over a
+ *   channel and `after(d)` is a receive (or send) with a deadline that takes exactly one of the
+ *   two; `receiveTimeout` is that select.
  *
  * ## Invariants
  *
@@ -33,9 +37,11 @@
  * 3. **No yield between the channel changing and the caller getting the result**: an operation
  *    that completes at once does so in the step before its caller's continuation, and yields
  *    first if the scheduler would otherwise yield in between; a woken one resumes with its
- *    result. So no interruption can arrive between the two, and an operation's `Exit` tells the
- *    truth (with the default scheduler and an op budget above 4). A select calls the chosen
- *    case's body function in the step its channel operation happened in.
+ *    result, and one completed after its interruption was requested yields (uninterruptibly)
+ *    before its way back if the op budget would run out on it. So no interruption can arrive
+ *    between the two, and an operation's `Exit` tells the truth (with the default scheduler and
+ *    an op budget above 4, above 12 for the interrupted case). A select calls the chosen case's
+ *    body function in the step its channel operation happened in.
  * 4. **Once `None`, always `None`**: after a `receive` returned `None`, every later one does.
  * 5. **`0 <= len <= cap`** at every point (the buffer is a ring of exactly `cap` slots).
  * 6. **One close**: the first `close` succeeds; every other one dies with `CloseOfClosed`; every
@@ -45,8 +51,9 @@
  * What a caller does with a result after it has it is the caller's: as anywhere in Effect, an
  * interruption can stop a fiber between two of its own steps (between a `receive` and the
  * effect that processes the value). `Effect.timeout`/`Effect.race` around a `receive` run it in
- * another fiber and discard a completed loser's value; use `select` with a timer or done channel
- * to choose between channel operations atomically.
+ * another fiber and discard a completed loser's value (by invariant 2 the receive completed, so
+ * the value has left the channel); use `select` with `after(d)` or a done channel (or
+ * `receiveTimeout`) to choose between a channel operation and a deadline atomically.
  *
  * The implementation follows Go's runtime (`chansend`/`chanrecv`/`selectgo`): a ring buffer plus
  * FIFO queues of parked senders and receivers. A sender that finds a parked receiver hands the
@@ -55,7 +62,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Chunk, Data, Effect, FiberId, FiberRef, Option, RuntimeFlags, Stream } from "effect"
+import { Cause, Chunk, Clock, Data, Duration, Effect, FiberId, FiberRef, Option, RuntimeFlags, Stream } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 
@@ -310,9 +317,11 @@ const deferInterruption = (
 /**
  * Scheduler turns a deferred interruption waits for, when the fiber makes no channel operation:
  * it lands at the fiber's third yield to the scheduler after the deferral (or in whatever it waits
- * on). The path from the deferral back to the operation's caller is about a dozen runtime steps,
- * so with any op budget above ~10 (below that Effect's own runtime can livelock an interrupted
- * fiber) at most two of those yields fall before the caller has the result.
+ * on). The path from the deferral back to the operation's caller is about a dozen runtime steps
+ * (`WAY_BACK`), and `onParkFailure` yields before it rather than on it when the op budget would
+ * run out, so with any op budget above `WAY_BACK` one of those yields falls before the caller has
+ * the result, and with smaller ones (below ~10 Effect's own runtime can livelock an interrupted
+ * fiber) at most two.
  */
 const DEFERRAL_HOPS = 3
 
@@ -330,8 +339,31 @@ const onParkFailure = (p: Parked, cause: Cause.Cause<unknown>): Effect.Effect<an
   return Effect.withFiberRuntime((fiber) => {
     const interrupted = fiber.getFiberRef(FiberRef.interruptedCause)
     if (Cause.isEmpty(interrupted)) return Effect.failCause(cause)
-    return Effect.zipRight(deferInterruption(fiber, interrupted), p.now ?? p.result(p))
+    const lift = deferInterruption(fiber, interrupted)
+    const result = p.now ?? p.result(p)
+    const budget = fiber.getFiberRef(FiberRef.currentMaxOpsBeforeYield)
+    if (budget <= WAY_BACK || fiber.currentOpCount + WAY_BACK <= budget) return Effect.zipRight(lift, result)
+    // The fiber's budget would run out on the way back to the caller: an interruption arriving
+    // during that yield would be a new one, which nothing defers, and it would drop the result
+    // (invariant 3). Yield here instead, still uninterruptible, then defer whatever arrived
+    // meanwhile too, and go back with a fresh budget.
+    const afterYield = Effect.withFiberRuntime<any, any, any>((f) => Effect.zipRight(deferArrived(f), result))
+    return Effect.zipRight(lift, Effect.zipRight(Effect.yieldNow(), afterYield))
   })
+}
+
+/**
+ * Runtime steps from a park's failure handler back to the operation's caller (measured: about 8
+ * for a `receive`, 10 for a `select` whose case body returns a value at once), with a margin.
+ */
+const WAY_BACK = 12
+
+/** Defers (with what it already owes) an interruption that arrived while one was deferred. */
+const deferArrived = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> => {
+  const arrived = fiber.getFiberRef(FiberRef.interruptedCause)
+  if (Cause.isEmpty(arrived)) return Effect.void
+  const owed = deferred.get(fiber)
+  return deferInterruption(fiber, owed === undefined ? arrived : Cause.sequential(owed, arrived))
 }
 
 // What a parked fiber waits for. Each park passes one of these sentinel ids as `Effect.async`'s
@@ -1005,4 +1037,140 @@ export const or = (...dones: ReadonlyArray<Done>): Effect.Effect<Done, never, Sc
     )
     return orDone
   })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers: Go's time.After and time.Tick, as channels
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Go's `time.After(d)`: a channel that receives the time once, `duration` from now, so a `select`
+ * can wait for a channel *or* a deadline and take exactly one of them:
+ * `select { case v := <-ch: … case <-time.After(d): … }` is
+ *
+ * ```ts
+ * const timeout = yield* Chan.after("1 second")
+ * yield* Chan.select([Chan.onReceive(ch, (v) => use(v)), Chan.onReceive(timeout, () => giveUp)])
+ * ```
+ *
+ * If the timer wins, the value stays in `ch`; if `ch` wins, the timer's value stays in its own
+ * channel. `Effect.timeout(Chan.receive(ch))` cannot promise that (see `receiveTimeout`).
+ *
+ * The time is the `Clock`'s epoch milliseconds when the timer fell due (Go sends that too: the
+ * current time minus how late the timer ran). As in Go, the channel has capacity 1 (the timer
+ * fires whether or not anyone is receiving, and never blocks) and is never closed: a second
+ * receive blocks. Time is Effect's `Clock`, so under `TestClock` it fires when virtual time passes
+ * `duration` (counted from this call, not from when the timer fiber first runs). The timer is one
+ * fiber in the caller's `Scope`: it ends when it fires, and is interrupted (its timer cancelled)
+ * when the scope closes first, which waits for it to end; nothing arrives after that. A zero (or
+ * negative) duration gives a channel that already holds the time and starts no timer; an infinite
+ * one, a channel that never receives.
+ *
+ * @since 0.1.0
+ */
+export const after = (duration: Duration.DurationInput): Effect.Effect<RecvChan<number>, never, Scope.Scope> => {
+  const d = Duration.decode(duration)
+  return Effect.suspend(() => {
+    const ch = unsafeMake<number>(1, { name: `after(${Duration.format(d)})` })
+    if (!Duration.isFinite(d)) return Effect.succeed(ch)
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Duration.isZero(d)
+        ? Effect.as(send(ch, now), ch)
+        : Effect.as(Effect.forkScoped(timer(ch, now + Duration.toMillis(d))), ch))
+  })
+}
+
+/**
+ * A timer fiber's work: sleep until the `Clock` reads `deadline`, then send it on `ch` (which has
+ * room: only this fiber sends there). Interruptible even when forked from an uninterruptible
+ * region, so its owner can always stop it.
+ */
+const timer = (ch: Chan<number>, deadline: number): Effect.Effect<void> =>
+  Effect.interruptible(Effect.zipRight(sleepUntil(deadline), send(ch, deadline)))
+
+/** Sleeps until the `Clock` reads `deadline` (a timer fiber may first run later than it was made). */
+const sleepUntil = (deadline: number): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => (deadline > now ? Effect.sleep(Duration.millis(deadline - now)) : Effect.void))
+
+/**
+ * Go's `time.Tick(d)` (a `time.Ticker` stopped with the scope): a channel that receives the time
+ * every `period`, first one `period` after this call. Ticks stay on the grid start + k·period, and
+ * each carries the time it fell due (the `Clock`'s epoch milliseconds). Like Go's ticker the
+ * channel holds one tick: a reader that falls behind gets the oldest pending tick at once, then the
+ * next one on the grid, and the ticks in between are dropped (Go: "adjusts the intervals or drops
+ * ticks to make up for slow receivers"); the ticker itself never blocks.
+ *
+ * The ticker is one fiber in the caller's `Scope`, interrupted (its timer cancelled) when the
+ * scope closes: nothing arrives after that, and the channel is never closed (as Go's
+ * `Ticker.Stop`). Time is Effect's `Clock` (virtual under `TestClock`). A zero period gives Go's
+ * `time.Tick(0)`: a nil channel, which never receives and which `select` skips.
+ *
+ * @since 0.1.0
+ */
+export const tick = (period: Duration.DurationInput): Effect.Effect<RecvChan<number>, never, Scope.Scope> => {
+  const d = Duration.decode(period)
+  return Effect.suspend(() => {
+    if (Duration.isZero(d)) return Effect.succeed(nil<number>())
+    const ch = unsafeMake<number>(1, { name: `tick(${Duration.format(d)})` })
+    if (!Duration.isFinite(d)) return Effect.succeed(ch)
+    const millis = Duration.toMillis(d)
+    // Go's sendTime: a non-blocking send, so a reader that is behind loses this tick.
+    const sendTick = (due: number) => select([onSend(ch, due, () => Effect.void)], { default: () => Effect.void })
+    const ticker = (start: number) =>
+      Effect.gen(function*() {
+        let due = start + millis
+        while (true) {
+          yield* sleepUntil(due)
+          yield* sendTick(due)
+          // The next tick on the grid after now: ticks that fell due while this one was late are
+          // dropped, not sent in a burst.
+          const now = yield* Clock.currentTimeMillis
+          due += millis * (Math.floor((now - due) / millis) + 1)
+        }
+      })
+    return Effect.flatMap(Clock.currentTimeMillis, (start) => Effect.as(Effect.forkScoped(Effect.interruptible(ticker(start))), ch))
+  })
+}
+
+/**
+ * `Chan.receive(ch)` with a deadline, without losing a value: Go's
+ * `select { case v, ok := <-ch: … case <-time.After(d): … }`. `Some(v)` or `None` (closed and
+ * drained) as `receive` gives them, or a `TimeoutException` when `duration` passed first; then
+ * nothing was taken from `ch`. A value that is ready is taken at once, without a timer (so a zero
+ * duration is a non-blocking receive that fails when nothing is ready); an infinite one is
+ * `receive`.
+ *
+ * This is the lossless form of `Effect.timeout(Chan.receive(ch), duration)` (same type). That one
+ * races the receive (in a fiber of its own) against a sleep: if a sender hands the receiver a
+ * value just as the sleep wins, the race discards the loser's completed result, value included.
+ * Here one `select` takes either the value or the timer's tick. It is one channel operation, with
+ * the invariants of `receive`: if it ends interrupted, it took nothing. Its timer is a child fiber,
+ * stopped in the step the value was taken (and with the fiber, if it is interrupted).
+ *
+ * @since 0.1.0
+ */
+export const receiveTimeout = <A>(
+  ch: RecvChan<A>,
+  duration: Duration.DurationInput
+): Effect.Effect<Option.Option<A>, Cause.TimeoutException> => {
+  const d = Duration.decode(duration)
+  const timedOut = Effect.failSync(() => new Cause.TimeoutException(`Operation timed out after '${Duration.format(d)}'`))
+  const ready = onReceive(ch, (v: Option.Option<A>) => Effect.succeed(v))
+  if (!Duration.isFinite(d)) return receive(ch)
+  if (Duration.isZero(d)) return select([ready], { default: () => timedOut })
+  // Not `after` in a scope: closing a scope waits for the timer fiber, and an interruption arriving
+  // then would drop the value the select took. A child fiber ends with this one when it is
+  // interrupted, and the case that takes the value stops it in that same step.
+  const wait = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const timeout = unsafeMake<number>(1, { name: `after(${Duration.format(d)})` })
+    return Effect.flatMap(Effect.fork(timer(timeout, now + Duration.toMillis(d))), (timerFiber) =>
+      select([
+        onReceive(ch, (v: Option.Option<A>) => {
+          timerFiber.unsafeInterruptAsFork(FiberId.none)
+          return Effect.succeed(v)
+        }),
+        onReceive(timeout, () => timedOut)
+      ]))
+  })
+  return select([ready], { default: () => wait })
 }

@@ -184,10 +184,10 @@ export const runSchedule = <A, E, R>(
   })
 
 /**
- * A schedule broke the body: its assertions failed, it leaked a fiber or it deadlocked.
+ * What a `ScheduleFailure` carries.
  * @since 0.1.0
  */
-export class ScheduleFailure extends Data.TaggedError("ScheduleFailure")<{
+export interface ScheduleFailureFields {
   readonly reason: "BodyFailed" | "Leaked" | "Deadlocked"
   /** Replays this schedule: `LEAKPROOF_SEED=<seed>`. */
   readonly seed: number
@@ -197,15 +197,14 @@ export class ScheduleFailure extends Data.TaggedError("ScheduleFailure")<{
   readonly trace: number
   /** What the body's run ended with. */
   readonly failure: Cause.Cause<unknown>
-}> {
-  constructor(args: {
-    readonly reason: "BodyFailed" | "Leaked" | "Deadlocked"
-    readonly seed: number
-    readonly schedule: number
-    readonly schedules: number
-    readonly trace: number
-    readonly failure: Cause.Cause<unknown>
-  }) {
+}
+
+/**
+ * A schedule broke the body: its assertions failed, it leaked a fiber or it deadlocked.
+ * @since 0.1.0
+ */
+export class ScheduleFailure extends Data.TaggedError("ScheduleFailure")<ScheduleFailureFields> {
+  constructor(args: ScheduleFailureFields) {
     super(args)
     this.stack = `ScheduleFailure: ${this.message}` // the failure's own lines say where; ours would not
   }

@@ -12,6 +12,9 @@ const command = Command.make("t", {
   n: Options.integer("retries"),
   c: Options.integer("concurrency").pipe(Options.withAlias("c")),
   leaky: Options.boolean("leaky"),
+  format: Options.choice("format", ["table", "ndjson"]).pipe(Options.optional),
+  ratio: Options.float("ratio").pipe(Options.optional),
+  name: Options.text("name").pipe(Options.optional),
   urls: Args.text({ name: "url" }).pipe(Args.repeated)
 })
 const spec = Argv.specOf(Command.getUsage(command))
@@ -38,6 +41,38 @@ describe("Argv.split", () => {
   ])("rejects %j: %s", (args, message) => {
     expect(Argv.split(args, spec, "t")).toEqual(Either.left(expect.objectContaining({ code: 2, message })))
   })
+
+  // Go's flag package names the flag and the value it could not parse; @effect/cli said
+  // "'1.5' is not a integer" without the flag, and took `--concurrency` with no value as absent.
+  it.each([
+    [["--concurrency", "abc"], "--concurrency: 'abc' is not an integer (see 't --help')"],
+    [["-c", "1.5", "u"], "--concurrency: '1.5' is not an integer (see 't --help')"],
+    [["--retries=", "u"], "--retries: '' is not an integer (see 't --help')"],
+    [["--retries", "99999999999999999999"], "--retries: '99999999999999999999' is out of range (see 't --help')"],
+    [["--ratio", "fast"], "--ratio: 'fast' is not a number (see 't --help')"],
+    [["--format", "xml"], "--format: 'xml' is not one of table, ndjson (see 't --help')"],
+    [["u", "--concurrency"], "--concurrency needs a value (see 't --help')"],
+    [["u", "--name"], "--name needs a value (see 't --help')"]
+  ])("rejects a bad value %j: %s", (args, message) => {
+    expect(Argv.split(args, spec, "t")).toEqual(Either.left(expect.objectContaining({ code: 2, message })))
+  })
+
+  it.each([
+    [["--retries", "-5", "--concurrency=+4"]],
+    [["--ratio", "-0.5", "--format=ndjson", "--name", "--not-a-flag"]],
+    [["--ratio=1e3", "--format", "table", "--name="]]
+  ])("accepts the values %j", (args) => {
+    expect(Argv.split(args, spec, "t")).toEqual(Either.right({ flags: args, positionals: [] }))
+  })
+
+  it.prop(
+    "property: an integer flag accepts exactly the safe integers",
+    [fc.oneof(fc.integer().map(String), fc.string({ maxLength: 8 }), fc.double().map(String))],
+    ([value]) => {
+      const ok = /^[+-]?\d+$/.test(value) && Number.isSafeInteger(Number(value))
+      expect(Either.isRight(Argv.split(["--retries", value], spec, "t"))).toBe(ok)
+    }
+  )
 
   it("a command without positionals rejects one", () => {
     const none = Argv.specOf(Command.getUsage(Command.make("n", { leaky: Options.boolean("leaky") })))

@@ -77,7 +77,10 @@ describe("2: bad input, one line on stderr, nothing on stdout", () => {
     [["fetch-all", "--take", "1", "http://x"], "leakproof: unknown flag --take (see 'leakproof fetch-all --help')"],
     [["first", "--deadline", "soon", "http://x"], "leakproof: --deadline: invalid duration 'soon' (expected e.g. 500ms, 2s, 1m, 1m30s)"],
     [["check-status", "--max-errors", "0", "http://x"], "leakproof: invalid --max-errors: expected an integer >= 1, got 0"],
-    [["fetch", "--take", "0", "http://x"], "leakproof: invalid --take: expected an integer >= 1, got 0"]
+    [["fetch", "--take", "0", "http://x"], "leakproof: invalid --take: expected an integer >= 1, got 0"],
+    [["fetch", "http://x", "--concurrency"], "leakproof: --concurrency needs a value (see 'leakproof fetch --help')"],
+    [["fetch", "--format", "xml", "http://x"], "leakproof: --format: 'xml' is not one of table, ndjson (see 'leakproof fetch --help')"],
+    [["serve", "--port", "80.5"], "leakproof: --port: '80.5' is not an integer (see 'leakproof serve --help')"]
   ])("%j", async (args, message) => {
     const r = await runCli(args)
     expect(r.stdout).toBe("")

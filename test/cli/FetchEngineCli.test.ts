@@ -2,24 +2,15 @@
  * The fetch engine as the CLI user meets it (spawned bundle, loopback fault server): cancelling
  * never waits for a timeout, `--output DIR` streams bodies to files named in the output.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as FaultServer from "../support/FaultServer.js"
 import { runCli } from "../support/cli.js"
+import { faultServerForSuite, outputLines } from "../support/suiteServer.js"
 
-let scope: Scope.CloseableScope
-let server: FaultServer.FaultServer
-
-beforeAll(async () => {
-  scope = await Effect.runPromise(Scope.make())
-  server = await Effect.runPromise(Scope.extend(FaultServer.start, scope))
-})
-afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
-
-const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+const server = faultServerForSuite()
+const lines = outputLines
 
 describe("leakproof fetch: the engine from the command line", () => {
   it("--take 1 with more URLs than --concurrency and a 20 s --timeout: exits without waiting for the timeout", async () => {

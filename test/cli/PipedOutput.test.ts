@@ -2,22 +2,13 @@
  * Issue 9.1: every byte the CLI writes reaches the pipe before it exits, whatever the exit code,
  * behind a slow reader; a reader that goes away (EPIPE) ends the run quietly.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
-import { Effect, Exit, Scope } from "effect"
-import * as FaultServer from "../support/FaultServer.js"
 import { bundle, runCli } from "../support/cli.js"
+import { faultServerForSuite, outputLines } from "../support/suiteServer.js"
 
-let scope: Scope.CloseableScope
-let server: FaultServer.FaultServer
-
-beforeAll(async () => {
-  scope = await Effect.runPromise(Scope.make())
-  server = await Effect.runPromise(Scope.extend(FaultServer.start, scope))
-})
-afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
-
-const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+const server = faultServerForSuite()
+const lines = outputLines
 const summaryCounts = (stderr: string) => {
   const m = /summary: (\d+) URLs: (\d+) succeeded, (\d+) failed.*, (\d+) cancelled/.exec(stderr)
   if (m === null) throw new Error(`no summary in stderr:\n${stderr}`)

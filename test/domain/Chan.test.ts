@@ -1,7 +1,6 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
-import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import { awaitSuspended, isAlive } from "../support/fibers.js"
 
 /** The `ChanPanic` reason a failed exit died with, if any. */
@@ -13,7 +12,7 @@ const panicOf = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
 
 describe("Chan: unbuffered (make(chan T))", () => {
   it.effect("a send completes only when a receiver has taken the value", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const sender = yield* Effect.fork(Chan.send(ch, 1))
       yield* awaitSuspended(sender)
@@ -21,19 +20,19 @@ describe("Chan: unbuffered (make(chan T))", () => {
       expect(yield* Chan.len(ch)).toBe(0)
       expect(yield* Chan.receive(ch)).toEqual(Option.some(1))
       yield* Fiber.join(sender)
-    })))
+    }))
 
   it.effect("a receiver waiting first gets the value handed over directly", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<string>()
       const receiver = yield* Effect.fork(Chan.receive(ch))
       yield* awaitSuspended(receiver)
       yield* Chan.send(ch, "hello")
       expect(yield* Fiber.join(receiver)).toEqual(Option.some("hello"))
-    })))
+    }))
 
   it.effect("parked senders are served in FIFO order", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const senders: Array<Fiber.RuntimeFiber<void>> = []
       for (let i = 0; i < 5; i++) {
@@ -45,10 +44,10 @@ describe("Chan: unbuffered (make(chan T))", () => {
       for (let i = 0; i < 5; i++) got.push(Option.getOrThrow(yield* Chan.receive(ch)))
       expect(got).toEqual([0, 1, 2, 3, 4])
       yield* Fiber.joinAll(senders)
-    })))
+    }))
 
   it.effect("a sender interrupted while blocked never delivers its value", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<string>()
       const withdrawn = yield* Effect.fork(Chan.send(ch, "withdrawn"))
       yield* awaitSuspended(withdrawn)
@@ -62,10 +61,10 @@ describe("Chan: unbuffered (make(chan T))", () => {
         default: () => Effect.succeed("nothing")
       })
       expect(polled).toBe("nothing")
-    })))
+    }))
 
   it.effect("a receiver interrupted while blocked takes nothing", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(0)
       const gaveUp = yield* Effect.fork(Chan.receive(ch))
       yield* awaitSuspended(gaveUp)
@@ -75,12 +74,12 @@ describe("Chan: unbuffered (make(chan T))", () => {
       expect(isAlive(sender)).toBe(true)
       expect(yield* Chan.receive(ch)).toEqual(Option.some(7))
       yield* Fiber.join(sender)
-    })))
+    }))
 })
 
 describe("Chan: buffered (make(chan T, n))", () => {
   it.effect("a send blocks only while n values are buffered", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(2)
       yield* Chan.send(ch, 1)
       yield* Chan.send(ch, 2)
@@ -94,10 +93,10 @@ describe("Chan: buffered (make(chan T, n))", () => {
       expect(yield* Chan.len(ch)).toBe(2)
       expect(yield* Chan.receive(ch)).toEqual(Option.some(2))
       expect(yield* Chan.receive(ch)).toEqual(Option.some(3))
-    })))
+    }))
 
   it.effect("close does not drop the buffer: values sent before close are still received, then None", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(3)
       yield* Chan.sendAll(ch, [1, 2, 3])
       yield* Chan.close(ch)
@@ -106,7 +105,7 @@ describe("Chan: buffered (make(chan T, n))", () => {
       expect(yield* Chan.receive(ch)).toEqual(Option.some(3))
       expect(yield* Chan.receive(ch)).toEqual(Option.none())
       expect(yield* Chan.receive(ch)).toEqual(Option.none())
-    })))
+    }))
 
   it("make rejects a negative or fractional capacity", () => {
     expect(() => Chan.unsafeMake(-1)).toThrow(/capacity/)
@@ -116,25 +115,25 @@ describe("Chan: buffered (make(chan T, n))", () => {
 
 describe("Chan: close (Go's panics are defects)", () => {
   it.effect("send on a closed channel dies with ChanPanic 'send on closed channel'", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(1)
       yield* Chan.close(ch)
       const exit = yield* Effect.exit(Chan.send(ch, 1))
       expect(panicOf(exit)).toBe("SendOnClosed")
       expect(new Chan.ChanPanic({ reason: "SendOnClosed" }).message).toBe("send on closed channel")
-    })))
+    }))
 
   it.effect("a sender blocked when the channel is closed dies the same way", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const sender = yield* Effect.fork(Chan.send(ch, 1))
       yield* awaitSuspended(sender)
       yield* Chan.close(ch)
       expect(panicOf(yield* Fiber.await(sender))).toBe("SendOnClosed")
-    })))
+    }))
 
   it.effect("receivers blocked at close are woken with None", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const receivers = yield* Effect.forEach([1, 2, 3], () => Effect.fork(Chan.receive(ch)))
       for (const r of receivers) yield* awaitSuspended(r)
@@ -144,15 +143,15 @@ describe("Chan: close (Go's panics are defects)", () => {
         Option.none(),
         Option.none()
       ])
-    })))
+    }))
 
   it.effect("a second close dies with 'close of closed channel'", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       yield* Chan.close(ch)
       expect(yield* Chan.isClosed(ch)).toBe(true)
       expect(panicOf(yield* Effect.exit(Chan.close(ch)))).toBe("CloseOfClosed")
-    })))
+    }))
 
   it.effect("closing a nil channel dies with 'close of nil channel'", () =>
     Effect.gen(function*() {
@@ -185,7 +184,7 @@ describe("Chan: close (Go's panics are defects)", () => {
 
 describe("Chan: nil channels", () => {
   it.effect("send and receive on a nil channel block until interrupted", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const nil = Chan.nil<number>()
       const sender = yield* Effect.fork(Chan.send(nil, 1))
       const receiver = yield* Effect.fork(Chan.receive(nil))
@@ -195,10 +194,10 @@ describe("Chan: nil channels", () => {
       expect(isAlive(sender) && isAlive(receiver)).toBe(true)
       yield* Fiber.interrupt(sender)
       yield* Fiber.interrupt(receiver)
-    })))
+    }))
 
   it.effect("select skips nil channels; with only nil cases and a default, the default runs", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ready = yield* Chan.make<string>(1)
       yield* Chan.send(ready, "ready")
       const nil = Chan.nil<string>()
@@ -209,37 +208,37 @@ describe("Chan: nil channels", () => {
       }
       const d = yield* Chan.select([Chan.onReceive(nil, () => Effect.succeed("nil"))], { default: () => Effect.succeed("default") })
       expect(d).toBe("default")
-    })))
+    }))
 
   it.effect("a select over nil channels only, without default, blocks until interrupted", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const f = yield* Effect.fork(Chan.select([Chan.onReceive(Chan.nil<number>(), () => Effect.void)]))
       yield* awaitSuspended(f)
       expect(isAlive(f)).toBe(true)
       yield* Fiber.interrupt(f)
-    })))
+    }))
 })
 
 describe("Chan: select", () => {
   it.effect("with a default, select does not block when no case is ready", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const r = yield* Chan.select([Chan.onReceive(ch, () => Effect.succeed("received")), Chan.onSend(ch, 1, () => Effect.succeed("sent"))], {
         default: () => Effect.succeed("default")
       })
       expect(r).toBe("default")
-    })))
+    }))
 
   it.effect("the default does not run when a case is ready", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(1)
       yield* Chan.send(ch, 42)
       const r = yield* Chan.select([Chan.onReceive(ch, (v) => Effect.succeed(v))], { default: () => Effect.succeed("default") })
       expect(r).toEqual(Option.some(42))
-    })))
+    }))
 
   it.effect("a blocked select runs the case that becomes ready, and only that one", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const a = yield* Chan.make<string>()
       const b = yield* Chan.make<string>()
       const out = yield* Chan.make<number>()
@@ -259,37 +258,37 @@ describe("Chan: select", () => {
       expect(isAlive(late)).toBe(true)
       expect(yield* Chan.select([Chan.onReceive(out, () => Effect.succeed("got"))], { default: () => Effect.succeed("none") })).toBe("none")
       yield* Fiber.interrupt(late)
-    })))
+    }))
 
   it.effect("a select send case completes when a receiver arrives", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const selector = yield* Effect.fork(Chan.select([Chan.onSend(ch, 9, () => Effect.succeed("sent"))]))
       yield* awaitSuspended(selector)
       expect(yield* Chan.receive(ch)).toEqual(Option.some(9))
       expect(yield* Fiber.join(selector)).toBe("sent")
-    })))
+    }))
 
   it.effect("a select receive case sees None when its channel is closed", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const done = yield* Chan.make<never>()
       const selector = yield* Effect.fork(Chan.select([Chan.onReceive(done, (v) => Effect.succeed(Option.isNone(v)))]))
       yield* awaitSuspended(selector)
       yield* Chan.close(done)
       expect(yield* Fiber.join(selector)).toBe(true)
-    })))
+    }))
 
   it.effect("a select send case on a channel closed under it dies with SendOnClosed", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const selector = yield* Effect.fork(Chan.select([Chan.onSend(ch, 1, () => Effect.void)]))
       yield* awaitSuspended(selector)
       yield* Chan.close(ch)
       expect(panicOf(yield* Fiber.await(selector))).toBe("SendOnClosed")
-    })))
+    }))
 
   it.effect("an interrupted select withdraws every case", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const a = yield* Chan.make<number>()
       const b = yield* Chan.make<number>()
       const selector = yield* Effect.fork(
@@ -301,10 +300,10 @@ describe("Chan: select", () => {
         default: () => Effect.succeed("nobody there")
       })
       expect(r).toBe("nobody there")
-    })))
+    }))
 
   it.effect("when several cases are ready, each is chosen about equally often (Go's random choice)", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const a = yield* Chan.make<number>(1)
       const b = yield* Chan.make<number>(1)
       const counts = { a: 0, b: 0 }
@@ -323,10 +322,10 @@ describe("Chan: select", () => {
       expect(counts.a + counts.b).toBe(rounds)
       expect(counts.a / rounds).toBeGreaterThan(0.45)
       expect(counts.a / rounds).toBeLessThan(0.55)
-    })))
+    }))
 
   it.effect("a select never loses a value: many selectors, racing senders and interruptions, every value exactly once", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const chans = [yield* Chan.make<number>(), yield* Chan.make<number>(1), yield* Chan.make<number>(4)]
       const perSender = 300
       const received: Array<number> = []
@@ -349,40 +348,40 @@ describe("Chan: select", () => {
       yield* Fiber.joinAll(senders)
       expect(sent.length).toBe(chans.length * perSender)
       expect([...received].sort((x, y) => x - y)).toEqual([...sent].sort((x, y) => x - y))
-    })), 30_000)
+    }), 30_000)
 })
 
 describe("Chan: ranging", () => {
   it.effect("forEach runs on every value until the channel is closed and drained (for v := range ch)", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(2)
       const producer = yield* Effect.fork(Chan.sendAll(ch, [1, 2, 3, 4, 5]).pipe(Effect.zipRight(Chan.close(ch))))
       const seen: Array<number> = []
       yield* Chan.forEach(ch, (v) => Effect.sync(() => seen.push(v)))
       expect(seen).toEqual([1, 2, 3, 4, 5])
       yield* Fiber.join(producer)
-    })))
+    }))
 
   it.effect("toStream yields every value in order and ends at close", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const producer = yield* Effect.fork(Chan.sendAll(ch, [1, 2, 3]).pipe(Effect.zipRight(Chan.close(ch))))
       expect(Chunk.toReadonlyArray(yield* Stream.runCollect(Chan.toStream(ch)))).toEqual([1, 2, 3])
       yield* Fiber.join(producer)
-    })))
+    }))
 
   it.effect("interrupting a consumer that ranges over a channel leaves the producer parked, not leaked, once its scope closes", () =>
-    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+    Effect.scoped(Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       yield* Effect.forkScoped(Effect.forever(Chan.send(ch, 1)))
       const taken = yield* Stream.runCollect(Stream.take(Chan.toStream(ch), 3))
       expect(Chunk.size(taken)).toBe(3)
-    }))))
+    })))
 })
 
 describe("Chan: or-channel (seed 002)", () => {
   it.scoped("or is done as soon as any input is done", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const dones = [yield* Chan.make<never>(), yield* Chan.make<never>(), yield* Chan.make<never>(), yield* Chan.make<never>()]
       const any = yield* Effect.scoped(Effect.gen(function*() {
         const orDone = yield* Chan.or(...dones)
@@ -393,10 +392,10 @@ describe("Chan: or-channel (seed 002)", () => {
         return yield* Fiber.join(waiter)
       }))
       expect(any).toEqual(Option.none())
-    })))
+    }))
 
   it.effect("or with time-based signals completes at the earliest (virtual time)", () =>
-    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+    Effect.scoped(Effect.gen(function*() {
       const after = (ms: number) =>
         Effect.gen(function*() {
           const ch = yield* Chan.make<never>()
@@ -410,20 +409,20 @@ describe("Chan: or-channel (seed 002)", () => {
       expect(isAlive(waiter)).toBe(true)
       yield* TestClock.adjust("1 millis")
       yield* Fiber.join(waiter)
-    }))))
-
-  it.effect("or leaves no fiber behind when its scope closes before any input is done", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
-      const dones = [yield* Chan.make<never>(), yield* Chan.make<never>()]
-      yield* Effect.scoped(Chan.or(...dones))
     })))
 
+  it.effect("or leaves no fiber behind when its scope closes before any input is done", () =>
+    Effect.gen(function*() {
+      const dones = [yield* Chan.make<never>(), yield* Chan.make<never>()]
+      yield* Effect.scoped(Chan.or(...dones))
+    }))
+
   it.effect("or's result is closed even when its scope closes before the watcher fiber ever ran", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const dones = [yield* Chan.make<never>(), yield* Chan.make<never>()]
       const orDone = yield* Effect.scoped(Chan.or(...dones))
       expect(yield* Chan.isClosed(orDone)).toBe(true)
-    })))
+    }))
 
   it.effect("or of nothing is never done; or of one is that one", () =>
     Effect.gen(function*() {
@@ -436,13 +435,13 @@ describe("Chan: or-channel (seed 002)", () => {
 
 describe("Chan: no missed wake-up when the runtime yields between trying and parking", () => {
   it.effect.each([0, 1, 4])("capacity %i: 2000 values pass with a yield every few steps", (capacity) =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(capacity)
       const producer = yield* Effect.fork(Chan.sendAll(ch, Array.from({ length: 2000 }, (_, i) => i)).pipe(Effect.zipRight(Chan.close(ch))))
       let sum = 0
       yield* Chan.forEach(ch, (v) => Effect.sync(() => (sum += v)))
       yield* Fiber.join(producer)
       expect(sum).toBe((1999 * 2000) / 2)
-    }).pipe(Effect.withMaxOpsBeforeYield(20))))
+    }).pipe(Effect.withMaxOpsBeforeYield(20)))
 })
 

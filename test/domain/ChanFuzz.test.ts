@@ -3,7 +3,7 @@
  * `test/fuzz/ChanFuzz.ts` for what a scenario is and what is checked. `npm run fuzz` runs many
  * more; a failing scenario prints its seed, and `LEAKPROOF_SEED=<seed>` replays it alone.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Effect } from "effect"
 import * as ChanFuzz from "../fuzz/ChanFuzz.js"
 
@@ -14,7 +14,7 @@ const base = Number(process.env["LEAKPROOF_FUZZ_BASE"] ?? 0x1eaf)
 describe("Chan fuzz: the invariants hold in randomized scenarios", () => {
   it.live(
     replay === undefined
-      ? `${scenarios} scenarios from seed ${base}: exactly once, once None always None, 0 <= len <= cap, one close, no leak`
+      ? `${scenarios} scenarios from seed ${base} (selects with timers among them): exactly once, once None always None, 0 <= len <= cap, one close, no leak`
       : `the scenario LEAKPROOF_SEED=${replay}`,
     () =>
       Effect.gen(function*() {
@@ -29,6 +29,7 @@ describe("Chan fuzz: the invariants hold in randomized scenarios", () => {
         // The fuzz must exercise what it claims to: values move, and operations are interrupted.
         expect(summary.delivered).toBeGreaterThan(scenarios)
         expect(summary.interruptedOps).toBeGreaterThan(scenarios / 10)
+        expect(summary.timedOut).toBeGreaterThan(scenarios / 10) // deadlines (after, receiveTimeout) do fall due
       }),
     120_000
   )

@@ -4,10 +4,9 @@
  * sleeps to let a goroutine block, these wait until the fiber is parked (`parkedOn`); where Go
  * leaves goroutines running at exit, they live in a scope and `LeakCheck` proves they all end.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Effect, Fiber, Option } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
-import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import { isAlive, parkedOn } from "../support/fibers.js"
 
 /** `select { case ch <- v: true; default: false }` */
@@ -45,7 +44,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
 describe("Go test/chan", () => {
   it.effect("doubleselect.go: a select over four channels runs exactly one case per iteration (no value twice)", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const n = 20_000
       const cs = [yield* Chan.make<number>(), yield* Chan.make<number>(), yield* Chan.make<number>(), yield* Chan.make<number>()]
       const cmux = yield* Chan.make<number>()
@@ -64,10 +63,10 @@ describe("Go test/chan", () => {
           seen.add(v)
         }))
       expect({ duplicates, received: seen.size }).toEqual({ duplicates: 0, received: n })
-    })))
+    }))
 
   it.effect.each([0, 1])("nonblock.go (buffer %i): a non-blocking operation succeeds exactly when a counterpart is ready", (buffer) =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const values: ReadonlyArray<readonly [unknown, unknown]> = [[123, 234], [123456n, 234567n], [true, false], ["hello", "hello again"]]
       for (const [toReceiver, fromSender] of values) {
         const c = yield* Chan.make<unknown>(buffer)
@@ -87,10 +86,10 @@ describe("Go test/chan", () => {
         if (buffer === 0) yield* Chan.receive(sync)
         yield* Fiber.join(sender)
       }
-    })))
+    }))
 
   it.effect("select.go: every case's expression is evaluated, nil channels are never chosen, default ends the loop", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       let counter = 0
       let shift = 0
       const getValue = () => {
@@ -127,10 +126,10 @@ describe("Go test/chan", () => {
       expect(av | bv).toBe(3)
       expect(yield* send(a, Chan.nil())).toBe(1)
       expect(counter).toBe(10)
-    })))
+    }))
 
   it.effect("select3.go: which operations block, which panic, which never block", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const nilch = Chan.nil<number>()
       const closedch = yield* Chan.make<number>()
       yield* Chan.close(closedch)
@@ -165,10 +164,10 @@ describe("Go test/chan", () => {
       // a select does not rendezvous with itself
       expect(yield* blocks(Effect.flatMap(Chan.make<number>(), (c) =>
         Chan.select([Chan.onSend(c, 1, () => Effect.void), Chan.onReceive(c, () => Effect.void)])))).toBe("select")
-    })))
+    }))
 
   it.effect("select6.go (issue 2075): a select's losing cases leave the other waiters on their channels intact", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const c1 = yield* Chan.make<boolean>()
       const c2 = yield* Chan.make<boolean>()
       const c3 = yield* Chan.make<boolean>()
@@ -188,10 +187,10 @@ describe("Go test/chan", () => {
       yield* Chan.send(c1, true)
       yield* Fiber.join(a)
       yield* Fiber.join(b)
-    })))
+    }))
 
   it.effect("select7.go: every pairing of plain, single-case and two-case select senders and receivers completes", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const recvs: ReadonlyArray<(c: Chan.RecvChan<number>) => Effect.Effect<unknown>> = [
         (c) => Chan.receive(c),
         (c) => Chan.select([Chan.onReceive(c, () => Effect.void)]),
@@ -211,10 +210,10 @@ describe("Go test/chan", () => {
           yield* Fiber.join(receiver)
         }
       }
-    })))
+    }))
 
   it.scoped("sieve1.go: a daisy chain of filter fibers yields the primes below 100; closing the scope ends every filter", () =>
-    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+    Effect.scoped(Effect.gen(function*() {
       const generate = (ch: Chan.SendChan<number>) =>
         Effect.gen(function*() {
           for (let i = 2;; i++) yield* Chan.send(ch, i)
@@ -238,10 +237,10 @@ describe("Go test/chan", () => {
       const got: Array<number> = []
       for (let i = 0; i < 25; i++) got.push(Option.getOrThrow(yield* Chan.receive(primes)))
       expect(got).toEqual([2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97])
-    }))))
+    })))
 
   it.effect("fifo.go: a buffered channel is a FIFO, and parked receivers are served in the order they parked", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const n = 10
       const buffered = yield* Chan.make<number>(n)
       yield* Chan.sendAll(buffered, range(n))
@@ -265,10 +264,10 @@ describe("Go test/chan", () => {
       yield* Chan.sendAll(ch, range(n))
       yield* Chan.receive(inp)
       yield* Fiber.joinAll(links)
-    })))
+    }))
 
   it.effect("goroutines.go: 10,000 fibers threaded together pass one value along and all end", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const n = 10_000
       const leftmost = yield* Chan.make<number>()
       let left = leftmost
@@ -281,10 +280,10 @@ describe("Go test/chan", () => {
       }
       yield* Effect.fork(Chan.send(right, 1))
       expect(yield* Chan.receive(leftmost)).toEqual(Option.some(1))
-    })), 60_000)
+    }), 60_000)
 
   it.scoped("powser1.go (Ones, Twos, Add, Sub, Cmul, Diff, Integ, MonSubst): demand-driven power series over selects with nil cases", () =>
-    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+    Effect.scoped(Effect.gen(function*() {
       // Rationals; a denominator of 0 marks the end of a series (Go's `finis`).
       interface Rat {
         readonly num: number
@@ -429,12 +428,12 @@ describe("Go test/chan", () => {
       expect(yield* terms(yield* Sub(Ones, Twos), 5)).toEqual(range(5).map(() => "-1/1"))
       const atan = yield* Integ(zero, yield* MonSubst(Ones, neg(one), 2)) // 0 1 0 -1/3 0 1/5 ...
       expect(yield* terms(atan, N)).toEqual(range(N).map((i) => (i % 2 === 0 ? "0/1" : `${((i - 1) / 2) % 2 === 0 ? 1 : -1}/${i}`)))
-    }))), 60_000)
+    })), 60_000)
 })
 
 describe("Go src/runtime/chan_test.go", () => {
   it.effect("TestChan: for every capacity up to 20, empty blocks, full blocks, close drains then gives None, FIFO, len/cap", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       for (let cap = 0; cap < 20; cap++) {
         // receive from an empty channel blocks; so does a select without default; a select with default does not
         const empty = yield* Chan.make<number>(cap)
@@ -476,10 +475,10 @@ describe("Go src/runtime/chan_test.go", () => {
         yield* Chan.sendAll(lc, range(cap))
         expect([yield* Chan.len(lc), Chan.cap(lc)]).toEqual([cap, cap])
       }
-    })), 60_000)
+    }), 60_000)
 
   it.effect("TestNonblockRecvRace: a non-blocking receive on a ready channel never takes the default, even as the channel closes", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       for (let i = 0; i < 1_000; i++) {
         const c = yield* Chan.make<number>(1)
         yield* Chan.send(c, 1)
@@ -489,10 +488,10 @@ describe("Go src/runtime/chan_test.go", () => {
         yield* Chan.receive(c)
         expect(yield* Fiber.join(f)).toBe("received")
       }
-    })))
+    }))
 
   it.effect.each([["", false], ["2", true]] as const)("TestNonblockSelectRace%s: a select acts on one moment's state: with one of two channels always ready it never takes the default", ([, closeC2]) =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       for (let i = 0; i < 1_000; i++) {
         const c1 = yield* Chan.make<number>(1)
         const c2 = yield* Chan.make<number>(closeC2 ? 0 : 1)
@@ -506,10 +505,10 @@ describe("Go src/runtime/chan_test.go", () => {
         yield* tryReceive(c1)
         expect(yield* Fiber.join(f)).toBe(true)
       }
-    })))
+    }))
 
   it.effect.each([0, 10])("TestSelfSelect (capacity %i): selects sending and receiving on one channel neither deadlock nor receive their own value", (cap) =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const c = yield* Chan.make<number>(cap)
       let selfReceives = 0
       const worker = (p: number) =>
@@ -523,10 +522,10 @@ describe("Go src/runtime/chan_test.go", () => {
         }, { discard: true })
       yield* Effect.all([worker(0), worker(1)], { concurrency: "unbounded", discard: true })
       expect(selfReceives).toBe(0)
-    })))
+    }))
 
   it.effect("TestSelectStress: plain and select senders and receivers on four channels, nil-ing finished cases, never deadlock", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const n = 2_000
       const c = [yield* Chan.make<number>(), yield* Chan.make<number>(), yield* Chan.make<number>(2), yield* Chan.make<number>(3)]
       const plain = c.flatMap((ch) => [
@@ -552,10 +551,10 @@ describe("Go src/runtime/chan_test.go", () => {
         }
       })
       yield* Effect.all([...plain, selectSender, selectReceiver], { concurrency: "unbounded", discard: true })
-    })), 60_000)
+    }), 60_000)
 
   it.effect.each([0, 100])("TestPseudoRandomSend (capacity %i): a select with two ready send cases picks each sometimes", (cap) =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const n = 100
       const c = yield* Chan.make<number>(cap)
       const receiver = yield* Effect.fork(Effect.forEach(range(n), () => Effect.zipRight(Effect.yieldNow(), Effect.map(Chan.receive(c), Option.getOrThrow))))
@@ -564,10 +563,10 @@ describe("Go src/runtime/chan_test.go", () => {
       const ones = l.filter((v) => v === 1).length
       expect(ones).toBeGreaterThan(n / 10)
       expect(n - ones).toBeGreaterThan(n / 10)
-    })))
+    }))
 
   it.effect("TestMultiConsumer: 23 workers ranging over one queue forward every value once; the results close after the last worker", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const nwork = 23
       const niter = 27_183
       const pn = [2, 3, 7, 11, 13, 17, 19, 23, 27, 31]
@@ -592,10 +591,10 @@ describe("Go src/runtime/chan_test.go", () => {
       let s = 0
       yield* Chan.forEach(r, (v) => Effect.sync(() => void ((n += 1), (s += v))))
       expect({ n, s }).toEqual({ n: niter, s: expected })
-    })), 60_000)
+    }), 60_000)
 
   it.effect("TestSelectDuplicateChannel: a select parked twice on one channel leaves that channel's queue intact when another case wins", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const c = yield* Chan.make<number>()
       const d = yield* Chan.make<number>()
       const e = yield* Chan.make<number>()
@@ -610,5 +609,5 @@ describe("Go src/runtime/chan_test.go", () => {
       yield* Chan.receive(e)
       yield* Chan.send(c, 8) // must wake b, not the select that is gone
       expect(yield* Fiber.join(b)).toEqual(Option.some(8))
-    })))
+    }))
 })

@@ -3,7 +3,7 @@
  * a deadlock or a leaked goroutine; here each is a clear failure (a ChanPanic defect, a FiberLeak
  * report) or a clean stop (the owner's scope interrupts the producer), proved with LeakCheck.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Cause, Data, Effect, Exit, Fiber, Option, Ref, Scope } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
@@ -56,7 +56,7 @@ describe("Chan: the seeds' common mistakes", () => {
     }))
 
   it.effect("closing results before the workers finish makes the workers die with SendOnClosed; closing after them never does", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const square = (results: Chan.SendChan<number>) =>
         Effect.forEach([1, 2, 3, 4], (n) => Chan.send(results, n * n), { concurrency: "unbounded", discard: true })
       // the mistake: close(results) before wg.Wait()
@@ -71,7 +71,7 @@ describe("Chan: the seeds' common mistakes", () => {
       const got: Array<number> = []
       yield* Chan.forEach(right, (v) => Effect.sync(() => got.push(v)))
       expect(got.sort((a, b) => a - b)).toEqual([1, 4, 9, 16])
-    })))
+    }))
 
   it.effect("close twice: Go panics; here the second close dies with CloseOfClosed", () =>
     Effect.gen(function*() {
@@ -83,7 +83,7 @@ describe("Chan: the seeds' common mistakes", () => {
     }))
 
   it.effect("close discipline: cancelling from several places at once closes the output exactly once", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const interrupted = yield* Ref.make(0)
       const closes = yield* Ref.make(0)
       const scope = yield* Scope.make()
@@ -96,17 +96,17 @@ describe("Chan: the seeds' common mistakes", () => {
       expect(yield* Ref.get(interrupted)).toBe(9)
       // closed once, by the single closer, after every producer stopped
       expect(yield* Chan.receive(out)).toEqual(Option.none())
-    })))
+    }))
 
   it.effect("forgotten sender: start 50 fetchers, take one result, leave the scope: the other 49 are interrupted, none left blocked", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const interrupted = yield* Ref.make(0)
       const closes = yield* Ref.make(0)
       const first = yield* Effect.scoped(Effect.flatMap(fetchAll(urls, interrupted, closes), Chan.receive))
       expect(Option.isSome(first)).toBe(true)
       expect(yield* Ref.get(interrupted)).toBe(49)
       expect(yield* Ref.get(closes)).toBe(1)
-    })))
+    }))
 
   it.effect("forgotten sender, Go style (producers nobody owns): LeakCheck reports each one blocked in chan send", () =>
     Effect.gen(function*() {
@@ -129,17 +129,17 @@ describe("Chan: the seeds' common mistakes", () => {
     }))
 
   it.effect("cancellation before the first receive: leaving the scope at once leaves no producer blocked in send", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const interrupted = yield* Ref.make(0)
       const closes = yield* Ref.make(0)
       const out = yield* Effect.scoped(fetchAll(urls, interrupted, closes))
       // the output was closed once, with nothing sent: a late reader gets None instead of blocking
       expect(yield* Ref.get(closes)).toBe(1)
       expect(yield* Chan.receive(out)).toEqual(Option.none())
-    })))
+    }))
 
   it.effect("blocked writer with no done signal (newRandStream): the reader takes 3 values and leaves, the writer is interrupted and closes its channel once", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const interrupted = yield* Ref.make(0)
       let closed = 0
       const newRandStream = Effect.gen(function*() {
@@ -161,10 +161,10 @@ describe("Chan: the seeds' common mistakes", () => {
       expect(three.every(Option.isSome)).toBe(true)
       expect(yield* Ref.get(interrupted)).toBe(1)
       expect(closed).toBe(1)
-    })))
+    }))
 
   it.effect("doWork(nil): ranging over a nil channel blocks forever in Go; here the owner's scope stops it and its completed channel is closed", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const doWork = (strings: Chan.RecvChan<string>) =>
         Effect.gen(function*() {
           const completed = yield* Chan.make<never>()
@@ -177,12 +177,12 @@ describe("Chan: the seeds' common mistakes", () => {
       expect(yield* parkedOn(waiter)).toBe("chan receive")
       yield* Scope.close(scope, Exit.void)
       expect(yield* Fiber.join(waiter)).toEqual(Option.none())
-    })))
+    }))
 
   class Negative extends Data.TaggedError("Negative")<{ readonly n: number }> {}
 
   it.effect("returning on the first error leaves workers blocked on an unbuffered results channel in Go; here leaving the scope interrupts them", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const interrupted = yield* Ref.make(0)
       const processNumbers = (nums: ReadonlyArray<number>) =>
         Effect.scoped(Effect.gen(function*() {
@@ -206,5 +206,5 @@ describe("Chan: the seeds' common mistakes", () => {
       expect(exit).toEqual(Exit.fail(new Negative({ n: -1 })))
       // every worker that had not delivered was interrupted, not left blocked
       expect(yield* Ref.get(interrupted)).toBe(3)
-    })))
+    }))
 })

@@ -4,10 +4,9 @@
  * counterpart's send or receive), and `toStream` taking no more than its consumer pulls.
  * Each test is a defect found against the README's promises (issue 9.3).
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Chunk, Effect, Exit, Fiber, FiberId, Option, Stream } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
-import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import { parkedOn } from "../support/fibers.js"
 
 /** Requests the interruption of `fiber` without waiting: it is processed when `fiber` next runs. */
@@ -15,7 +14,7 @@ const requestInterrupt = (fiber: Fiber.RuntimeFiber<unknown, unknown>) => Fiber.
 
 describe("Chan: an operation completed by its counterpart before the interrupted fiber ran again", () => {
   it.effect("once receive returned None on a closed channel, it never returns a value again", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<string>()
       const receiver = yield* Effect.fork(Chan.receive(ch))
       yield* parkedOn(receiver)
@@ -27,10 +26,10 @@ describe("Chan: an operation completed by its counterpart before the interrupted
       expect(yield* Chan.receive(ch)).toEqual(Option.none())
       // the value went to exactly one receive: the one that took it
       expect(exit).toEqual(Exit.succeed(Option.some("handed over")))
-    })))
+    }))
 
   it.effect("len never exceeds cap: unbuffered stays 0 after a receiver is interrupted holding a value", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const receiver = yield* Effect.fork(Chan.receive(ch))
       yield* parkedOn(receiver)
@@ -38,10 +37,10 @@ describe("Chan: an operation completed by its counterpart before the interrupted
       yield* Chan.send(ch, 1)
       yield* Fiber.await(receiver)
       expect(yield* Chan.len(ch)).toBe(0)
-    })))
+    }))
 
   it.effect("len never exceeds cap: a full Chan(2) stays at 2", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(2)
       const receiver = yield* Effect.fork(Chan.receive(ch))
       yield* parkedOn(receiver)
@@ -53,20 +52,20 @@ describe("Chan: an operation completed by its counterpart before the interrupted
       expect(yield* Chan.len(ch)).toBe(2)
       const rest = [yield* Chan.receive(ch), yield* Chan.receive(ch)].map(Option.getOrThrow)
       expect({ exit, rest }).toEqual({ exit: Exit.succeed(Option.some(1)), rest: [2, 3] })
-    })))
+    }))
 
   it.effect("a send whose parked value was taken completes successfully even if its interruption was requested first", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<string>()
       const sender = yield* Effect.fork(Chan.send(ch, "once"))
       yield* parkedOn(sender)
       yield* requestInterrupt(sender)
       expect(yield* Chan.receive(ch)).toEqual(Option.some("once"))
       expect(yield* Fiber.await(sender)).toEqual(Exit.void)
-    })))
+    }))
 
   it.effect("a producer that resends what an interrupted send did not deliver never sends a value twice", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const received: Array<number> = []
       for (let round = 0; round < 20; round++) {
@@ -83,10 +82,10 @@ describe("Chan: an operation completed by its counterpart before the interrupted
         }
       }
       expect(received).toEqual(Array.from({ length: 20 }, (_, i) => i))
-    })))
+    }))
 
   it.effect("a select whose send case was taken runs that case, not an interruption", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<string>()
       const other = yield* Chan.make<string>()
       const selector = yield* Effect.fork(Chan.select([
@@ -97,10 +96,10 @@ describe("Chan: an operation completed by its counterpart before the interrupted
       yield* requestInterrupt(selector)
       expect(yield* Chan.receive(ch)).toEqual(Option.some("sent by select"))
       expect(yield* Fiber.await(selector)).toEqual(Exit.succeed("send case ran"))
-    })))
+    }))
 
   it.effect("a select whose receive case was handed a value runs that case with it", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<string>()
       const selector = yield* Effect.fork(Chan.select([Chan.onReceive(ch, (v) => Effect.succeed(v))]))
       yield* parkedOn(selector)
@@ -109,10 +108,10 @@ describe("Chan: an operation completed by its counterpart before the interrupted
       yield* Chan.close(ch)
       expect(yield* Fiber.await(selector)).toEqual(Exit.succeed(Option.some("taken by select")))
       expect(yield* Chan.receive(ch)).toEqual(Option.none())
-    })))
+    }))
 
   it.effect("the requested interruption still ends the fiber at its next channel operation", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>()
       const out = yield* Chan.make<number>(10)
       const relay = yield* Effect.fork(Effect.forever(Effect.flatMap(Chan.receive(ch), (v) => Chan.send(out, Option.getOrThrow(v)))))
@@ -122,12 +121,12 @@ describe("Chan: an operation completed by its counterpart before the interrupted
       expect(Exit.isInterrupted(yield* Fiber.await(relay))).toBe(true)
       // the interruption took effect at the relay's send: it forwarded nothing
       expect(yield* Chan.len(out)).toBe(0)
-    })))
+    }))
 })
 
 describe("Chan.toStream takes only what its consumer pulls", () => {
   it.effect("Stream.take(toStream(ch), 1) over a buffer of 4 leaves the other 3 in the channel (range + break)", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(4)
       yield* Chan.sendAll(ch, [1, 2, 3, 4])
       expect(Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(Chan.toStream(ch), 1)))).toEqual([1])
@@ -136,10 +135,10 @@ describe("Chan.toStream takes only what its consumer pulls", () => {
       const rest: Array<number> = []
       yield* Chan.forEach(ch, (v) => Effect.sync(() => rest.push(v)))
       expect(rest).toEqual([2, 3, 4])
-    })))
+    }))
 
   it.effect("an interrupted toStream consumer leaves every value it had not seen in the channel", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const ch = yield* Chan.make<number>(8)
       yield* Chan.sendAll(ch, [1, 2, 3, 4, 5])
       const seen: Array<number> = []
@@ -152,7 +151,7 @@ describe("Chan.toStream takes only what its consumer pulls", () => {
       const rest: Array<number> = []
       yield* Chan.forEach(ch, (v) => Effect.sync(() => rest.push(v)))
       expect({ seen, rest }).toEqual({ seen: [1, 2], rest: [3, 4, 5] })
-    })))
+    }))
 })
 
 /**

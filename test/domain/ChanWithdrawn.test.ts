@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Effect, Fiber, Option, TestClock } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 

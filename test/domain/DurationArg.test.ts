@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Duration, Either, FastCheck } from "effect"
 import * as DurationArg from "../../src/domain/DurationArg.js"
 

@@ -3,7 +3,7 @@
  * the default schedule never exposes. The fixed version passes every schedule, a failing seed
  * replays the same interleaving, and leaks and deadlocks that only some schedules reach are caught.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Effect, Fiber, Option, Ref } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import * as Interleaving from "../../src/domain/Interleaving.js"

@@ -4,7 +4,7 @@
  * caught at once (the test would hang otherwise), and nothing may fire while a sleep or I/O is
  * pending.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Deferred, Effect, Exit, Fiber, Option, Queue, TestClock } from "effect"
 import { createServer } from "node:http"
 import * as net from "node:net"

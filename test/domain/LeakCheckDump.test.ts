@@ -2,7 +2,7 @@
  * The grouped goroutine dump (pprof's `goroutine?debug=1`): fibers blocked at the same place with
  * the same span stack are one line with a count, so 10,000 leaked handlers read as "10000 x".
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { fileURLToPath } from "node:url"
 import * as Chan from "../../src/domain/Chan.js"

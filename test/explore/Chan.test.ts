@@ -3,10 +3,11 @@
  * tests check on the default schedule, now with wake-ups reordered and fibers yielding at random
  * steps, plus no leak and no deadlock on every schedule. A failure prints the seed that replays it.
  */
-import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Option, Scope } from "effect"
+import { describe, expect, it } from "../../src/vitest.js"
+import { Effect, Either, Exit, Fiber, Option, Scope } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import * as Interleaving from "../../src/domain/Interleaving.js"
+import { StepClock } from "../support/StepClock.js"
 
 const SCHEDULES = 60
 const sorted = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)
@@ -121,6 +122,72 @@ describe("Chan under explored schedules", () => {
         yield* Scope.close(scope, Exit.void)
         expect(Option.isSome(first)).toBe(true)
       }),
+      { schedules: SCHEDULES }
+    ))
+
+  // Timers on a StepClock: a deadline and a value fall due in the same clock step, and the
+  // schedule decides who runs first. Whoever wins, the value is taken exactly once or left.
+  it.effect.each(["receiveTimeout", "select + after", "send with a deadline"] as const)(
+    "%s: a value racing the timer is taken or left in the channel, never lost",
+    (form) =>
+      Interleaving.explore(
+        Effect.gen(function*() {
+          const clock = new StepClock()
+          const ch = yield* Chan.make<number>(0, { name: "values" })
+          let sent = 0
+          const got: Array<number> = []
+          const deadline = Effect.scoped(Effect.flatMap(Chan.after(2), (timer) =>
+            Chan.select([
+              Chan.onReceive(ch, (v) => Effect.sync(() => Option.isSome(v) && got.push(v.value))),
+              Chan.onReceive(timer, () => Effect.void)
+            ])))
+          const receiver = form === "receiveTimeout"
+            ? Effect.map(Effect.either(Chan.receiveTimeout(ch, 2)), (r) => Either.isRight(r) && Option.isSome(r.right) && got.push(r.right.value))
+            : form === "select + after"
+            ? deadline
+            : Effect.zipRight(Effect.sleep(2), Chan.select([Chan.onReceive(ch, (v) => Effect.sync(() => Option.isSome(v) && got.push(v.value)))], { default: () => Effect.void }))
+          const sender = form === "send with a deadline"
+            ? Effect.scoped(Effect.flatMap(Chan.after(2), (timer) =>
+              Chan.select([Chan.onSend(ch, 1, () => Effect.sync(() => sent++)), Chan.onReceive(timer, () => Effect.void)])))
+            : Effect.zipRight(Effect.sleep(2), Chan.select([Chan.onSend(ch, 1, () => Effect.sync(() => sent++))], { default: () => Effect.void }))
+          const fibers = yield* Effect.forEach([receiver, sender], (f) => Effect.fork(Effect.withClock(f, clock)))
+          for (let i = 0; i < 50 && fibers.some((f) => f.unsafePoll() === null); i++) {
+            yield* Effect.yieldNow()
+            if (i % 3 === 2) clock.advance(1)
+          }
+          yield* Fiber.joinAll(fibers)
+          const left = yield* Chan.len(ch)
+          expect(got.length + left).toBe(sent)
+        }),
+        { schedules: SCHEDULES }
+      )
+  )
+
+  it.effect("tick: a slow reader never finds more than one tick pending, and ticks stay on the grid", () =>
+    Interleaving.explore(
+      Effect.scoped(Effect.gen(function*() {
+        const clock = new StepClock()
+        const ticks = yield* Effect.withClock(Chan.tick(3), clock)
+        const got: Array<number> = []
+        let maxLen = 0
+        const reader = yield* Effect.fork(Effect.withClock(
+          Effect.forEach([1, 2, 3, 4], () =>
+            Effect.gen(function*() {
+              maxLen = Math.max(maxLen, yield* Chan.len(ticks))
+              got.push(Option.getOrThrow(yield* Chan.receive(ticks)))
+              yield* Effect.sleep(5) // slower than the ticker
+            }), { discard: true }),
+          clock
+        ))
+        for (let i = 0; i < 400 && reader.unsafePoll() === null; i++) {
+          yield* Effect.yieldNow()
+          if (i % 2 === 1) clock.advance(1)
+        }
+        yield* Fiber.join(reader)
+        expect(maxLen).toBeLessThanOrEqual(1)
+        expect(got).toHaveLength(4)
+        expect(got.filter((t, i) => t % 3 !== 0 || (i > 0 && t <= got[i - 1]!))).toEqual([]) // off the grid, or not increasing
+      })),
       { schedules: SCHEDULES }
     ))
 })

@@ -4,7 +4,7 @@
  * output once, and no worker is left behind on any schedule. A failure prints the seed that
  * replays it.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Data, Effect, Either, Exit, Option } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import * as Interleaving from "../../src/domain/Interleaving.js"

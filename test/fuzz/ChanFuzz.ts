@@ -1,7 +1,8 @@
 /**
  * A randomized, seeded fuzz of `Chan`: each scenario is built from one seed (channels of random
- * capacity; senders, receivers, ranging consumers, selects with send and receive cases with and
- * without default, `toStream` consumers with `take`, closers, interrupters, len/cap monitors; each
+ * capacity; senders, receivers (some with a deadline: `receiveTimeout`), ranging consumers, selects
+ * with send and receive cases with and without default and with and without a timer case
+ * (`after`), `toStream` consumers with `take`, closers, interrupters, len/cap monitors; each
  * fiber with a random op budget and random yields between its operations), run to the end, and
  * checked against the invariants in `Chan`'s module doc:
  *
@@ -18,6 +19,10 @@
  * Completion is recorded in the runtime step in which the operation completed, so an interruption
  * that arrives later cannot hide it.
  *
+ * Timers run on a `StepClock` that the owner moves on by 1 ms every few scheduler turns, so a
+ * deadline falls due at a random point relative to the other fibers' operations (a value racing
+ * the timer must be taken or left, never lost); a timed-out operation took nothing.
+ *
  * Interruptions come at random points and in three forms: `Fiber.interrupt` (and wait),
  * `Fiber.interruptAsFork` (no wait), and `interruptAsFork` followed in the same step by a
  * counterpart operation on the target's channel, so the counterpart completes the target's parked
@@ -29,6 +34,7 @@
 import { Cause, Effect, Fiber, FiberId, Option, Stream } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
+import { StepClock } from "../support/StepClock.js"
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -64,11 +70,14 @@ export class Rng {
 // Scenario plan
 // ---------------------------------------------------------------------------------------------
 
-type CasePlan = { readonly kind: "recv"; readonly chan: number } | { readonly kind: "send"; readonly chan: number }
+type CasePlan =
+  | { readonly kind: "recv"; readonly chan: number }
+  | { readonly kind: "send"; readonly chan: number }
+  | { readonly kind: "after"; readonly ms: number } // a timer case: `onReceive(after(ms))`
 
 type ActorPlan =
   | { readonly kind: "sender"; readonly chan: number; readonly count: number }
-  | { readonly kind: "receiver"; readonly chan: number; readonly count: number }
+  | { readonly kind: "receiver"; readonly chan: number; readonly count: number; readonly timeoutMs?: number }
   | { readonly kind: "ranger"; readonly chan: number }
   | { readonly kind: "batcher"; readonly chan: number; readonly count: number; readonly max: number }
   | { readonly kind: "selector"; readonly cases: ReadonlyArray<CasePlan>; readonly withDefault: boolean; readonly count: number }
@@ -91,6 +100,8 @@ export interface Plan {
   readonly actors: ReadonlyArray<ActorSpec>
   /** Scheduler turns the owner waits before interrupting every actor still alive. */
   readonly ownerTurns: number
+  /** The owner moves the clock on by 1 ms every this many turns. */
+  readonly clockEvery: number
 }
 
 // Below ~10 ops per quantum Effect's runtime itself can livelock an interrupted fiber; 16 is the
@@ -110,12 +121,18 @@ export const plan = (seed: number): Plan => {
   for (let i = 0; i < n; i++) {
     const roll = r.next()
     if (roll < 0.26) add({ kind: "sender", chan: chan(), count: r.range(1, 8) })
-    else if (roll < 0.44) add({ kind: "receiver", chan: chan(), count: r.range(1, 8) })
+    else if (roll < 0.44) {
+      const count = r.range(1, 8)
+      add(r.chance(0.3) ? { kind: "receiver", chan: chan(), count, timeoutMs: r.range(0, 4) } : { kind: "receiver", chan: chan(), count })
+    }
     else if (roll < 0.47) add({ kind: "ranger", chan: chan() })
     else if (roll < 0.5) add({ kind: "batcher", chan: chan(), count: r.range(1, 4), max: r.range(1, 4) })
     else if (roll < 0.68) {
       const cases = Array.from({ length: r.range(1, 3) }, (): CasePlan => ({ kind: r.chance(0.5) ? "recv" : "send", chan: chan() }))
-      add({ kind: "selector", cases, withDefault: r.chance(0.3), count: r.range(1, 5) })
+      // Go's select with a deadline: a timer case (a default would make it pointless).
+      const timed = r.chance(0.35)
+      if (timed) cases.push({ kind: "after", ms: r.range(0, 4) })
+      add({ kind: "selector", cases, withDefault: !timed && r.chance(0.3), count: r.range(1, 5) })
     } else if (roll < 0.76) add({ kind: "stream", chan: chan(), take: r.range(1, 6) }, 1_000_000)
     else if (roll < 0.84) add({ kind: "closer", chan: chan() })
     else if (roll < 0.96) add({ kind: "interrupter", count: r.range(1, 4), mode: r.pick(["await", "fork", "counterpart", "counterpart"] as const) })
@@ -126,12 +143,12 @@ export const plan = (seed: number): Plan => {
   if (!actors.some((a) => a.plan.kind === "interrupter") && r.chance(0.7)) {
     add({ kind: "interrupter", count: r.range(1, 3), mode: r.pick(["fork", "counterpart"] as const) })
   }
-  return { seed, capacities, actors, ownerTurns: r.pick([5, 20, 60, 200]) }
+  return { seed, capacities, actors, ownerTurns: r.pick([5, 20, 60, 200]), clockEvery: r.pick([1, 2, 4, 8]) }
 }
 
 export const describePlan = (p: Plan): string =>
   [
-    `seed ${p.seed}: channels ${p.capacities.map((c, i) => `#${i} cap ${c}`).join(", ")}; owner waits ${p.ownerTurns} turns`,
+    `seed ${p.seed}: channels ${p.capacities.map((c, i) => `#${i} cap ${c}`).join(", ")}; owner waits ${p.ownerTurns} turns, the clock moves 1 ms every ${p.clockEvery}`,
     ...p.actors.map((a, i) => `  actor ${i}: ${JSON.stringify(a.plan)} (op budget ${a.opBudget}, up to ${a.maxYields} yields between ops)`)
   ].join("\n")
 
@@ -156,6 +173,8 @@ interface ReceiveRecord {
   /** `undefined` while pending (and forever, if it ended interrupted). */
   got: Option.Option<number> | undefined
   readonly end: { t: number }
+  /** A receive with a deadline that passed first: it took nothing. */
+  timedOut?: boolean
 }
 
 const NONE_YET = Number.POSITIVE_INFINITY
@@ -171,6 +190,8 @@ class Log {
   /** When each actor's interruption was first requested. */
   readonly interruptRequested = new Map<string, number>()
   readonly violations: Array<string> = []
+  /** Operations that ended at their deadline (a `receiveTimeout`, a select's timer case). */
+  timedOut = 0
 
   tick(what?: string): number {
     if (this.trace !== undefined && what !== undefined) this.trace.push(`t=${this.t} ${what}`)
@@ -217,10 +238,10 @@ const panicReason = (cause: Cause.Cause<unknown>): string => {
  * interrupted operation calls neither (it stays pending). Failures are swallowed so the actor
  * can go on.
  */
-const observe = <A>(
-  op: Effect.Effect<A>,
+const observe = <A, E>(
+  op: Effect.Effect<A, E>,
   onSuccess: (a: A) => void,
-  onFailure: (cause: Cause.Cause<never>) => void
+  onFailure: (cause: Cause.Cause<E>) => void
 ): Effect.Effect<Option.Option<A>> =>
   Effect.matchCauseEffect(op, {
     onSuccess: (a) => {
@@ -244,6 +265,8 @@ export interface Outcome {
   readonly delivered: number
   readonly received: number
   readonly interruptedOps: number
+  /** Operations that ended at their deadline. */
+  readonly timedOut: number
 }
 
 const yields = (r: Rng, max: number): Effect.Effect<void> =>
@@ -259,9 +282,10 @@ export const run = (seed: number): Effect.Effect<Outcome, LeakCheck.FiberLeak | 
     // A second stream for decisions made while the scenario runs (targets, yields, poll order).
     const r = new Rng(seed ^ 0x5bd1e995)
     const log = new Log()
+    const clock = new StepClock()
     const realRandom = Math.random
     Math.random = () => r.next()
-    return LeakCheck.verifyNone(scenario(p, r, log)).pipe(
+    return LeakCheck.verifyNone(Effect.withClock(scenario(p, r, log, clock), clock)).pipe(
       Effect.ensuring(Effect.sync(() => {
         Math.random = realRandom
       })),
@@ -269,7 +293,7 @@ export const run = (seed: number): Effect.Effect<Outcome, LeakCheck.FiberLeak | 
     )
   })
 
-const scenario = (p: Plan, r: Rng, log: Log): Effect.Effect<ReadonlyArray<ReadonlyArray<number>>> =>
+const scenario = (p: Plan, r: Rng, log: Log, clock: StepClock): Effect.Effect<ReadonlyArray<ReadonlyArray<number>>> =>
   Effect.gen(function*() {
     const chans = p.capacities.map((c) => Chan.unsafeMake<number>(c))
     const fibers: Array<Fiber.RuntimeFiber<unknown>> = []
@@ -290,35 +314,64 @@ const scenario = (p: Plan, r: Rng, log: Log): Effect.Effect<ReadonlyArray<Readon
           (cause) => log.sendDone(v, panicReason(cause) === "SendOnClosed" ? "SendOnClosed" : "other")
         )
       })
-    const receiveOne = (who: string, chan: number) =>
+    const receiveOne = (who: string, chan: number, timeoutMs: number | undefined) =>
       Effect.suspend(() => {
         const rec = log.receiveStart(chan, true, who)
-        return observe(Chan.receive(chans[chan]!), (got) => log.received(rec, got), () => log.violation(`a receive failed`))
+        if (timeoutMs === undefined) {
+          return observe(Chan.receive(chans[chan]!), (got) => log.received(rec, got), () => log.violation(`a receive failed`))
+        }
+        return observe(Chan.receiveTimeout(chans[chan]!, timeoutMs), (got) => log.received(rec, got), (cause) => {
+          const error = Cause.failureOption(cause)
+          if (Option.isSome(error) && Cause.isTimeoutException(error.value)) {
+            rec.timedOut = true
+            log.timedOut++
+            log.tick(`${who} receive on #${chan} timed out`)
+          } else {
+            log.violation(`a receiveTimeout failed: ${Cause.pretty(cause)}`)
+          }
+        })
       })
     const selectOnce = (who: string, cases: ReadonlyArray<CasePlan>, withDefault: boolean) =>
       Effect.suspend(() => {
         const start = log.tick(`${who} select starts${withDefault ? " (with default)" : ""}`)
-        const built = cases.map((c) => {
-          if (c.kind === "send") {
-            const v = log.newValue(c.chan, true, who)
-            // The body function is called in the step the send completed in: record it there.
-            return Chan.onSend(chans[c.chan]!, v, () => {
-              log.sendDone(v, "ok")
+        const build = (timers: ReadonlyArray<Chan.RecvChan<number>>) => {
+          let t = 0
+          return cases.map((c) => {
+            if (c.kind === "after") {
+              return Chan.onReceive(timers[t++]!, () =>
+                Effect.sync(() => {
+                  log.timedOut++
+                  log.tick(`${who} select timed out`)
+                }))
+            }
+            if (c.kind === "send") {
+              const v = log.newValue(c.chan, true, who)
+              // The body function is called in the step the send completed in: record it there.
+              return Chan.onSend(chans[c.chan]!, v, () => {
+                log.sendDone(v, "ok")
+                return Effect.void
+              })
+            }
+            return Chan.onReceive(chans[c.chan]!, (got: Option.Option<number>) => {
+              const rec: ReceiveRecord = { chan: c.chan, who, start, got: undefined, end: { t: NONE_YET } }
+              log.receives.push(rec)
+              log.received(rec, got)
               return Effect.void
             })
-          }
-          return Chan.onReceive(chans[c.chan]!, (got: Option.Option<number>) => {
-            const rec: ReceiveRecord = { chan: c.chan, who, start, got: undefined, end: { t: NONE_YET } }
-            log.receives.push(rec)
-            log.received(rec, got)
-            return Effect.void
           })
-        })
-        const sel = withDefault ? Chan.select(built, { default: () => Effect.void }) : Chan.select(built)
-        return observe(sel, () => {}, (cause) => {
-          // A send case on a closed channel: Go's panic. Its value was not delivered.
-          if (panicReason(cause) !== "SendOnClosed") log.violation(`select failed: ${Cause.pretty(cause)}`)
-        })
+        }
+        const run = (timers: ReadonlyArray<Chan.RecvChan<number>>) => {
+          const built = build(timers)
+          const sel = withDefault ? Chan.select(built, { default: () => Effect.void }) : Chan.select(built)
+          return observe(sel, () => {}, (cause) => {
+            // A send case on a closed channel: Go's panic. Its value was not delivered.
+            if (panicReason(cause) !== "SendOnClosed") log.violation(`select failed: ${Cause.pretty(cause)}`)
+          })
+        }
+        const afters = cases.flatMap((c) => (c.kind === "after" ? [c.ms] : []))
+        if (afters.length === 0) return run([])
+        // The timers live in a scope around the select: gone when it returns or is interrupted.
+        return Effect.scoped(Effect.flatMap(Effect.forEach(afters, (ms) => Chan.after(ms)), run))
       })
 
     const actor = (spec: ActorSpec, who: string): Effect.Effect<unknown> => {
@@ -340,7 +393,7 @@ const scenario = (p: Plan, r: Rng, log: Log): Effect.Effect<ReadonlyArray<Readon
           body = Effect.gen(function*() {
             for (let i = 0; i < a.count; i++) {
               yield* y
-              yield* receiveOne(who, a.chan)
+              yield* receiveOne(who, a.chan, a.timeoutMs)
               yield* checkLen(a.chan)
             }
           })
@@ -421,7 +474,11 @@ const scenario = (p: Plan, r: Rng, log: Log): Effect.Effect<ReadonlyArray<Readon
                 if (a.mode === "counterpart") {
                   // In the same step, complete the target's parked operation if there is one.
                   const t = planOf.get(target)!
-                  const chan = "chan" in t ? t.chan : t.kind === "selector" ? r.pick(t.cases).chan : r.int(chans.length)
+                  const chan = "chan" in t
+                    ? t.chan
+                    : t.kind === "selector"
+                    ? r.pick(t.cases.flatMap((c) => (c.kind === "after" ? [] : [c.chan])))
+                    : r.int(chans.length)
                   const wantsValue = t.kind === "sender" || (t.kind === "selector" && t.cases.some((c) => c.kind === "send"))
                   yield* wantsValue
                     ? selectOnce(who, [{ kind: "recv", chan }], true)
@@ -448,7 +505,10 @@ const scenario = (p: Plan, r: Rng, log: Log): Effect.Effect<ReadonlyArray<Readon
       fibers.push(f)
       planOf.set(f, spec.plan)
     }
-    for (let i = 0; i < p.ownerTurns && fibers.some((f) => f.unsafePoll() === null); i++) yield* Effect.yieldNow()
+    for (let i = 0; i < p.ownerTurns && fibers.some((f) => f.unsafePoll() === null); i++) {
+      yield* Effect.yieldNow()
+      if ((i + 1) % p.clockEvery === 0) clock.advance(1)
+    }
     // The owner leaves: every actor still parked (or running) is interrupted.
     yield* Fiber.interruptAll(fibers)
     // What is left in each channel (no fiber is parked on it any more).
@@ -482,8 +542,9 @@ const check = (p: Plan, log: Log, finalBuffers: ReadonlyArray<ReadonlyArray<numb
   let received = 0
   let interruptedOps = 0
   for (const rec of log.receives) {
-    if (rec.got === undefined) interruptedOps++
-    else if (Option.isSome(rec.got)) {
+    if (rec.got === undefined) {
+      if (rec.timedOut !== true) interruptedOps++
+    } else if (Option.isSome(rec.got)) {
       received++
       deliver(rec.got.value, rec.chan, `a receive on #${rec.chan}`)
     }
@@ -539,7 +600,7 @@ const check = (p: Plan, log: Log, finalBuffers: ReadonlyArray<ReadonlyArray<numb
     } else if (closes.some((c) => c.outcome === "CloseOfClosed")) v.push(`close of #${chan} panicked, but no close succeeded`)
   })
   if (log.trace !== undefined) v.push(...(v.length > 0 ? ["trace:", ...log.trace] : []))
-  return { plan: p, violations: v, delivered, received, interruptedOps }
+  return { plan: p, violations: v, delivered, received, interruptedOps, timedOut: log.timedOut }
 }
 
 /** What `runMany` found. `failing` holds the first failing outcomes (at most 20). */
@@ -547,6 +608,8 @@ export interface Summary {
   readonly scenarios: number
   readonly delivered: number
   readonly interruptedOps: number
+  /** Operations that ended at their deadline. */
+  readonly timedOut: number
   readonly failing: ReadonlyArray<Outcome>
   /** How many scenarios violated each kind of invariant (the violation's first words). */
   readonly byKind: ReadonlyMap<string, number>
@@ -568,19 +631,21 @@ export const runMany = (
   Effect.gen(function*() {
     let delivered = 0
     let interruptedOps = 0
+    let timedOut = 0
     const failing: Array<Outcome> = []
     const byKind = new Map<string, number>()
     let failed = 0
-    const summary = (scenarios: number): Summary => ({ scenarios, delivered, interruptedOps, failing, byKind })
+    const summary = (scenarios: number): Summary => ({ scenarios, delivered, interruptedOps, timedOut, failing, byKind })
     for (let i = 0; i < count; i++) {
       const seed = (baseSeed + i) >>> 0
       const outcome = yield* run(seed).pipe(
         Effect.catchAll((leak) =>
-          Effect.succeed<Outcome>({ plan: plan(seed), violations: [leak.message], delivered: 0, received: 0, interruptedOps: 0 })
+          Effect.succeed<Outcome>({ plan: plan(seed), violations: [leak.message], delivered: 0, received: 0, interruptedOps: 0, timedOut: 0 })
         )
       )
       delivered += outcome.delivered
       interruptedOps += outcome.interruptedOps
+      timedOut += outcome.timedOut
       if (outcome.violations.length > 0) {
         failed++
         if (failing.length < 20) failing.push(outcome)

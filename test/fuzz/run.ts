@@ -41,7 +41,7 @@ if (replay !== undefined) {
   console.log(
     `${summary.scenarios.toLocaleString("en-US")} scenarios in ${seconds.toFixed(1)} s: ${summary.delivered.toLocaleString("en-US")} values delivered, ${
       summary.interruptedOps.toLocaleString("en-US")
-    } operations interrupted`
+    } operations interrupted, ${summary.timedOut.toLocaleString("en-US")} timed out`
   )
   if (summary.failing.length === 0) {
     console.log("every invariant held")
@@ -55,5 +55,5 @@ if (replay !== undefined) {
 }
 
 function emptyOutcome(seed: number): ChanFuzz.Outcome {
-  return { plan: ChanFuzz.plan(seed), violations: [], delivered: 0, received: 0, interruptedOps: 0 }
+  return { plan: ChanFuzz.plan(seed), violations: [], delivered: 0, received: 0, interruptedOps: 0, timedOut: 0 }
 }

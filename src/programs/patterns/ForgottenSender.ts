@@ -59,7 +59,7 @@ export const forgottenSender = Effect.fn("forgottenSender")(function*(options: F
         ? Effect.gen(function*() {
           const ch = yield* Chan.make<string>()
           yield* Effect.forkDaemon(Effect.flatMap(slowWork, (r) => Chan.send(ch, r)))
-          return yield* Chan.receive(ch).pipe(Effect.timeoutOption(timeout), Effect.map(Option.flatten))
+          return yield* Chan.receiveTimeout(ch, timeout).pipe(Effect.option, Effect.map(Option.flatten))
         })
         : slowWork.pipe(Effect.timeoutOption(timeout))
       const outcomes: Array<RequestOutcome> = []

@@ -64,7 +64,7 @@ export const timeout = Effect.fn("timeout")(function*(options: TimeoutOptions = 
         if (options.leaky === true) {
           const ch = yield* Chan.make<string>()
           yield* Effect.forkDaemon(Effect.flatMap(slowDatabase, (r) => Chan.send(ch, r)))
-          result = yield* Chan.receive(ch).pipe(Effect.timeoutOption(deadline), Effect.map(Option.flatten))
+          result = yield* Chan.receiveTimeout(ch, deadline).pipe(Effect.option, Effect.map(Option.flatten))
         } else {
           result = yield* slowDatabase.pipe(Effect.timeoutOption(deadline))
         }

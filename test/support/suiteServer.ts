@@ -1,0 +1,32 @@
+/**
+ * One loopback fault server for a whole test file of spawned-CLI tests: started before the file's
+ * first test, closed (with every socket) after its last.
+ */
+import { afterAll, beforeAll } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
+import * as FaultServer from "./FaultServer.js"
+
+/**
+ * Registers the file's `beforeAll`/`afterAll` and returns the server's `url` builder (callable
+ * from the tests once `beforeAll` has run).
+ */
+export const faultServerForSuite = (): { readonly url: (path: string) => string } => {
+  let scope: Scope.CloseableScope | undefined
+  let server: FaultServer.FaultServer | undefined
+  beforeAll(async () => {
+    scope = await Effect.runPromise(Scope.make())
+    server = await Effect.runPromise(Scope.extend(FaultServer.start, scope))
+  })
+  afterAll(async () => {
+    if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void))
+  })
+  return {
+    url: (path) => {
+      if (server === undefined) throw new Error("faultServerForSuite: the server starts in beforeAll")
+      return server.url(path)
+    }
+  }
+}
+
+/** The non-empty lines of a process's output. */
+export const outputLines = (text: string): Array<string> => text.split("\n").filter((l) => l.length > 0)
