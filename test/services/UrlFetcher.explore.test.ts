@@ -1,7 +1,7 @@
 /**
  * The fetch engine's guarantees under many interleavings (`Interleaving.explore`, issue 10.5): the
  * virtual-time scenarios of the engine tests (a fake undici dispatcher; virtual time from a small
- * lock-free clock, not `TestClock`: see `makeVirtualClock`), now with
+ * lock-free `StepClock`, not `TestClock`: see below), now with
  * fiber wake-ups reordered and fibers yielding at random steps, each schedule checked for its
  * assertions, a leaked fiber and a deadlock. A failure prints the seed that replays it
  * (`LEAKPROOF_SEED=<seed>`); `LEAKPROOF_SCHEDULES=n` explores more.
@@ -10,7 +10,7 @@
  * fake server's fibers and the scope's finalizers run, and where each yields. What does not: the
  * engine's wake-ups (`setImmediate`) and the transport's callbacks, which are not fibers.
  */
-import { Chunk, Clock, Duration, Effect, Fiber, Option, Stream } from "effect"
+import { Chunk, Effect, Fiber, Option, Stream } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import type { FetchOutcome } from "../../src/domain/FetchOutcome.js"
 import * as Interleaving from "../../src/domain/Interleaving.js"
@@ -18,71 +18,31 @@ import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import { UrlFetcher } from "../../src/services/UrlFetcher.js"
 import { describe, expect, it } from "../../src/vitest.js"
 import * as FakeHttp from "../support/FakeHttp.js"
+import { StepClock } from "../support/StepClock.js"
 
 const SCHEDULES = 25
 const url = (p: string) => `http://fake.test${p}`
 const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
-/**
- * Virtual time without `TestClock`. `TestClock.sleep` takes a lock (its warning state is a
- * `SynchronizedRef`) and the engine interrupts its timer fiber while it sleeps (an earlier due time
- * restarts it): on some schedules (seed 2596165616 of the first test) an interrupt lands as the
- * lock is handed over and the lock is never released, so `TestClock.adjust` waits for it forever
- * (probed: `warningDone` hangs with every fiber suspended and the scheduler idle). That is the
- * test clock's, not the engine's: production sleeps on the live clock, which has no lock. This
- * clock keeps sleepers in a plain list; `advance` wakes those due, earliest first.
+/*
+ * Virtual time from `StepClock`, not `TestClock`. `TestClock.sleep` takes a lock (its warning state
+ * is a `SynchronizedRef`) and the engine interrupts its timer fiber while it sleeps (an earlier due
+ * time restarts it): on some schedules (seed 2596165616 of the first test) an interrupt lands as
+ * the lock is handed over and the lock is never released, so `TestClock.adjust` waits for it
+ * forever (probed: `warningDone` hangs with every fiber suspended and the scheduler idle). That is
+ * the test clock's, not the engine's: production sleeps on the live clock, which has no lock.
  */
-interface VirtualClock {
-  readonly clock: Clock.Clock
-  /** The earliest pending due time, if any. */
-  readonly next: () => number | undefined
-  /** Moves time to `to` and wakes every sleeper due by then. */
-  readonly advance: (to: number) => void
-  readonly now: () => number
-}
-
-const makeVirtualClock = (): VirtualClock => {
-  let now = 0
-  let seq = 0
-  let sleepers: Array<{ readonly at: number; readonly seq: number; readonly wake: () => void }> = []
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now,
-    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
-    currentTimeMillis: Effect.sync(() => now),
-    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
-    sleep: (duration) =>
-      Effect.async<void>((resume) => {
-        const at = now + Duration.toMillis(duration)
-        if (at <= now) return resume(Effect.void)
-        const entry = { at, seq: seq++, wake: () => resume(Effect.void) }
-        sleepers.push(entry)
-        return Effect.sync(() => void (sleepers = sleepers.filter((e) => e !== entry)))
-      })
-  }
-  return {
-    clock,
-    now: () => now,
-    next: () => (sleepers.length === 0 ? undefined : Math.min(...sleepers.map((e) => e.at))),
-    advance: (to) => {
-      now = Math.max(now, to)
-      const due = sleepers.filter((e) => e.at <= now).sort((a, b) => a.at - b.at || a.seq - b.seq)
-      sleepers = sleepers.filter((e) => e.at > now)
-      for (const e of due) e.wake()
-    }
-  }
-}
 
 /**
  * Runs `fiber` to its end in virtual time: lets the event loop turn, then moves the clock to the
  * next pending sleep, until the fiber is done (bounded in steps; a hang is a failure, not a hang).
  */
-const runToEnd = <A, E>(vc: VirtualClock, fiber: Fiber.RuntimeFiber<A, E>) =>
+const runToEnd = <A, E>(vc: StepClock, fiber: Fiber.RuntimeFiber<A, E>) =>
   Effect.gen(function*() {
     for (let i = 0; i < 400 && fiber.unsafePoll() === null; i++) {
       yield* turn
       if (fiber.unsafePoll() !== null) break
-      vc.advance(vc.next() ?? vc.now() + 1)
+      vc.advance(vc.nextDue === undefined ? 1 : vc.nextDue - vc.now)
     }
     if (fiber.unsafePoll() === null) {
       yield* Fiber.interrupt(fiber)
@@ -100,12 +60,12 @@ const allEnded = (fake: ReturnType<typeof FakeHttp.layer>) => {
 
 /** One fresh fake per schedule (explore runs the body afresh each time). */
 const withFake = <A, E>(
-  body: (fake: ReturnType<typeof FakeHttp.layer>, vc: VirtualClock) => Effect.Effect<A, E, UrlFetcher>
+  body: (fake: ReturnType<typeof FakeHttp.layer>, vc: StepClock) => Effect.Effect<A, E, UrlFetcher>
 ) =>
   Effect.suspend(() => {
     const fake = FakeHttp.layer({}, { pools: true })
-    const vc = makeVirtualClock()
-    return Effect.provide(body(fake, vc), fake.layer).pipe(Effect.withClock(vc.clock))
+    const vc = new StepClock()
+    return Effect.provide(body(fake, vc), fake.layer).pipe(Effect.withClock(vc))
   })
 
 const mixed = [
