@@ -1,15 +1,20 @@
 // The benchmark's target, run in its own process: `/data/:n` answers 1 KiB, `/bytes/:size/:n`
 // answers `size` bytes (with content-length), `/hang/:n` never answers, `/stats` reports how many
-// requests are open and how many sockets (besides the one asking). Prints its port on stdout.
+// requests are open, how many sockets are open and how many were ever accepted (besides the ones
+// asking for stats). Prints its port on stdout.
 import * as http from "node:http"
 
 const body = Buffer.alloc(1024, 120)
 const big = new Map()
 let open = 0
 let sockets = 0
+let accepted = 0
+let statsSockets = 0
 const server = http.createServer((req, res) => {
   if (req.url === "/stats") {
-    res.end(JSON.stringify({ open, sockets: sockets - 1 }))
+    // the asker opens a socket per stats request (no keep-alive): counted in neither figure
+    statsSockets++
+    res.end(JSON.stringify({ open, sockets: sockets - 1, accepted: accepted - statsSockets }))
     return
   }
   open++
@@ -28,6 +33,7 @@ const server = http.createServer((req, res) => {
 })
 server.on("connection", (socket) => {
   sockets++
+  accepted++
   socket.on("close", () => sockets--)
 })
 server.keepAliveTimeout = 60_000

@@ -9,6 +9,8 @@
  * measures the per-request overhead; `/work?ms=20` with a 100 ms deadline the cost when each
  * request holds a timer. Runs are interleaved (every server sees the same machine load), each
  * figure is the median of the rounds, and the table gives ratios against node:http in this run.
+ * "GC pause" is the main thread's time in garbage collection per request (PerformanceObserver);
+ * the CPU column includes it, and the GC helper threads too.
  * BENCH_QUICK=1 for a smaller run. For `node --cpu-prof`: BENCH_ONLY=workserver|node|platform loads
  * one server, BENCH_PATH=/work?ms=0 measures one path, BENCH_N sets the requests per run.
  */
@@ -19,6 +21,7 @@ import { fork } from "node:child_process"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
+import { PerformanceObserver } from "node:perf_hooks"
 import * as WorkServer from "../src/services/WorkServer.js"
 
 const quick = process.env["BENCH_QUICK"] === "1"
@@ -76,16 +79,27 @@ interface Run {
   readonly rps: number
   /** server-process CPU microseconds per request */
   readonly cpu: number
+  /** microseconds per request the main thread spent paused in garbage collection */
+  readonly gc: number
   readonly statuses: Record<string, number>
 }
+
+let gcMs = 0
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration
+}).observe({ entryTypes: ["gc"] })
 
 const load = (port: number, path: string, n = N): Promise<Run> =>
   new Promise((resolve, reject) => {
     const cpu0 = process.cpuUsage()
+    const gc0 = gcMs
     client.once("message", (m: { error?: string; seconds: number; statuses: Record<string, number> }) => {
       const cpu = process.cpuUsage(cpu0)
       if (m.error !== undefined) return reject(new Error(m.error))
-      resolve({ rps: n / m.seconds, cpu: (cpu.user + cpu.system) / n, statuses: m.statuses })
+      // gc entries arrive after the pause: let the observer catch up before reading them
+      setImmediate(() =>
+        resolve({ rps: n / m.seconds, cpu: (cpu.user + cpu.system) / n, gc: ((gcMs - gc0) * 1000) / n, statuses: m.statuses })
+      )
     })
     client.send({ port, path, n, concurrency: CONCURRENCY })
   })
@@ -108,7 +122,7 @@ const main = async () => {
   for (const [, port] of servers) await load(port, "/work?ms=0", Math.min(N, 3_000))
 
   const load0 = Os.loadavg()
-  const table: Array<{ path: string; name: string; rps: number; cpu: number; non200: number }> = []
+  const table: Array<{ path: string; name: string; rps: number; cpu: number; gc: number; non200: number }> = []
   for (const path of process.env["BENCH_PATH"] !== undefined ? [process.env["BENCH_PATH"]] : ["/work?ms=0", "/work?ms=20"]) {
     const runs = new Map<string, Array<Run>>(servers.map(([name]) => [name, []]))
     for (let r = 0; r < ROUNDS; r++) {
@@ -120,7 +134,14 @@ const main = async () => {
     for (const [name, rs] of runs) {
       if (rs.length === 0) continue
       const non200 = rs.reduce((n, r) => n + Object.entries(r.statuses).reduce((m, [s, c]) => m + (s === "200" ? 0 : c), 0), 0)
-      table.push({ path, name, rps: median(rs.map((r) => r.rps)), cpu: median(rs.map((r) => r.cpu)), non200 })
+      table.push({
+        path,
+        name,
+        rps: median(rs.map((r) => r.rps)),
+        cpu: median(rs.map((r) => r.cpu)),
+        gc: median(rs.map((r) => r.gc)),
+        non200
+      })
     }
   }
   const load1 = Os.loadavg()
@@ -133,14 +154,15 @@ const main = async () => {
       `median of ${ROUNDS} interleaved runs; load average ${load0[0]!.toFixed(1)} -> ${load1[0]!.toFixed(1)}`
   )
   console.log(
-    "path           server           req/s   vs node:http   server CPU us/req   vs node:http   non-200 replies"
+    "path           server           req/s   vs node:http   server CPU us/req   vs node:http   GC pause us/req   non-200 replies"
   )
   for (const row of table) {
     const base = table.find((r) => r.path === row.path && r.name === "node:http")
     console.log(
       `${row.path.padEnd(14)} ${row.name.padEnd(14)} ${row.rps.toFixed(0).padStart(7)}   ` +
         `${(base ? (row.rps / base.rps).toFixed(2) + "x" : "-").padStart(12)}   ${row.cpu.toFixed(1).padStart(17)}   ` +
-        `${(base ? (row.cpu / base.cpu).toFixed(2) + "x" : "-").padStart(12)}   ${String(row.non200).padStart(15)}`
+        `${(base ? (row.cpu / base.cpu).toFixed(2) + "x" : "-").padStart(12)}   ${row.gc.toFixed(1).padStart(15)}   ` +
+        `${String(row.non200).padStart(15)}`
     )
   }
   console.log(

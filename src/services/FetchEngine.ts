@@ -29,7 +29,10 @@
  * 4. Stopping (the driver's exit: done, interrupted, deadline) aborts every attempt in flight
  *    synchronously (a batch that owns its transport destroys it in one sweep, otherwise one abort
  *    per request with a preallocated reason), discards partial files and interrupts the timer.
- *    It never waits for I/O or for a timer; interruption is never delayed by a timeout.
+ *    It never waits for I/O or for a timer; interruption is never delayed by a timeout. An owned
+ *    transport is handed back for the next batch (`release`, keep-alive connections kept) only
+ *    when nothing the batch dispatched is still on the wire (`Batch.wire`: every dispatch ended
+ *    by the transport's `onComplete` or `onError`); otherwise it is destroyed.
  * 5. The first attempt goes straight through: retry, redirect and file machinery is touched only
  *    when a response asks for it.
  *
@@ -149,9 +152,19 @@ const header = (raw: unknown, name: string): string | undefined => {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const k: unknown = raw[i]
     if (k === null || k === undefined || (k as { length?: number }).length !== name.length) continue
-    if (latin1(k).toLowerCase() === name) return latin1(raw[i + 1])
+    if (Buffer.isBuffer(k) ? sameName(k, name) : latin1(k).toLowerCase() === name) return latin1(raw[i + 1])
   }
   return undefined
+}
+
+/** `k` spells the lower-case `name` in any case (compared byte by byte: no string per header). */
+const sameName = (k: Buffer, name: string): boolean => {
+  for (let j = 0; j < name.length; j++) {
+    let c = k[j]!
+    if (c >= 65 && c <= 90) c += 32
+    if (c !== name.charCodeAt(j)) return false
+  }
+  return true
 }
 
 const latin1 = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString("latin1") : Array.isArray(v) ? latin1(v[0]) : String(v))
@@ -195,6 +208,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   next: Attempt | undefined = undefined
   linked = false
   due = 0
+  /** Dispatched and not yet ended by the transport (`onComplete`/`onError`): see `Batch.wire`. */
+  onWire = false
   // transport
   private abortFn: ((err?: Error) => void) | undefined = undefined
   private resumeFn: (() => void) | undefined = undefined
@@ -286,6 +301,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.offWire()
     const s = this.state
     if (s === State.Settled) return
     try {
@@ -298,6 +314,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    this.offWire()
     if (this.state === State.Settled) return
     this.abortFn = undefined // undici has ended the request
     try {
@@ -350,8 +367,11 @@ class Attempt implements Dispatcher.DispatchHandler {
       // A declared length up to 1 MiB is allocated up front and filled as chunks arrive, so socket
       // buffers are let go at once (one copy); a larger one is only trusted as bytes arrive (a
       // server declaring 10 MiB and sending nothing must not cost 10 MiB). Not zero-filled: every
-      // byte is written before the body is handed out, or the body is cut to `bytes`.
-      if (declared >= 0 && declared <= PREALLOCATE) this.buf = declared === 0 ? EMPTY : Buffer.allocUnsafeSlow(declared)
+      // byte is written before the body is handed out, or the body is cut to `bytes`. Bodies under
+      // 4 KiB come from Node's buffer pool (a slice of a shared 8 KiB slab, as Node's own small
+      // Buffers are): a backing store of its own costs ~0.5 us more per body, plus the collector's
+      // external-memory accounting.
+      if (declared >= 0 && declared <= PREALLOCATE) this.buf = declared === 0 ? EMPTY : Buffer.allocUnsafe(declared)
       else this.chunks = []
     }
     else if (mode !== "discard") {
@@ -393,7 +413,8 @@ class Attempt implements Dispatcher.DispatchHandler {
       this.buf = undefined
     } else if (chunks !== undefined) {
       // One copy into a body of its own: the chunks are views into undici's socket buffers.
-      body = new Uint8Array(this.bytes)
+      const own = Buffer.allocUnsafe(this.bytes)
+      body = new Uint8Array(own.buffer, own.byteOffset, this.bytes)
       let offset = 0
       for (let i = 0; i < chunks.length; i++) {
         const c = chunks[i]!
@@ -465,6 +486,13 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.dropBody()
   }
 
+  /** The transport has ended this request (counted once, whatever it calls afterwards). */
+  offWire(): void {
+    if (!this.onWire) return
+    this.onWire = false
+    this.batch.wire--
+  }
+
   private abortTransport(): void {
     const abort = this.abortFn
     if (abort === undefined) return
@@ -533,6 +561,17 @@ const parseUrl = (url: string): { readonly href: string; readonly origin: string
 // The batch: shared state of the driver, the callbacks and the timer
 // ---------------------------------------------------------------------------------------------
 
+/** The request headers of an options object, made once per object (every request shares them). */
+const headersCache = new WeakMap<FetchOptions, Array<string>>()
+const headersOf = (options: FetchOptions): Array<string> => {
+  let h = headersCache.get(options)
+  if (h === undefined) {
+    h = ["user-agent", options.userAgent]
+    headersCache.set(options, h)
+  }
+  return h
+}
+
 class Batch {
   readonly timeoutMs: number
   readonly headers: Array<string>
@@ -553,6 +592,12 @@ class Batch {
   feederResume: ((e: Effect.Effect<void>) => void) | undefined = undefined
   // counters
   active = 0
+  /**
+   * Requests the transport still owns (dispatched, not yet ended by `onComplete`/`onError`): an
+   * owned transport is handed back for reuse only when this is 0 (nothing on the wire, not even a
+   * request aborted before it reached a socket).
+   */
+  wire = 0
   urls = 0
   delivered = 0
   stopped = false
@@ -565,8 +610,9 @@ class Batch {
   timer: Fiber.RuntimeFiber<void> | undefined = undefined
   /** The engine's shared timer, for a batch of one (`get`) on the engine's clock. */
   readonly shared: SharedTimer | undefined
-  /** Bumped on each registration with the shared timer: older entries are stale. */
-  timerVersion = 0
+  /** This batch's place in the shared timer's heap (-1: not in it) and the due time it is kept for. */
+  timerIndex = -1
+  timerDue = Infinity
   feeder: Fiber.RuntimeFiber<void> | undefined = undefined
 
   /**
@@ -585,11 +631,11 @@ class Batch {
     private readonly batched: boolean
   ) {
     this.shared = !batched && engine.timer !== undefined && engine.timer.clock === clock ? engine.timer : undefined
-    const own = isolated && engine.transport.forBatch !== undefined ? engine.transport.forBatch() : undefined
+    const own = isolated && engine.transport.forBatch !== undefined ? engine.transport.forBatch(options.concurrency) : undefined
     this.owned = own
     this.via = own === undefined ? engine.transport : own
     this.timeoutMs = Math.max(1, Math.ceil(Duration.toMillis(options.timeout)))
-    this.headers = ["user-agent", options.userAgent]
+    this.headers = headersOf(options)
   }
 
   // ---- wake-ups ---------------------------------------------------------------------------
@@ -690,12 +736,15 @@ class Batch {
   /** Sends `a` on the wire (the driver only). `due` is its timeout, kept across redirects. */
   dispatch(a: Attempt, due: number): void {
     this.link(a, due)
+    a.onWire = true
+    this.wire++
     try {
       this.via.dispatch(
         { origin: a.origin, path: a.path, method: "GET", headers: this.headers, headersTimeout: 0, bodyTimeout: 0 },
         a
       )
     } catch (e) {
+      a.offWire()
       a.settleFailure("Transport", message(e))
     }
   }
@@ -779,12 +828,14 @@ class Batch {
 
   /**
    * Aborts every attempt in flight and drops the backoffs. An owned transport is destroyed in one
-   * sweep (the batch is over); a shared one gets one abort per request.
+   * sweep (the batch is over), or handed back for the next batch if nothing is on the wire; a
+   * shared one gets one abort per request.
    */
   abortInFlight(): void {
     this.backoffs.length = 0
     const owned = this.owned
     this.owned = undefined
+    const reuse = owned !== undefined && owned.release !== undefined && this.wire === 0
     const limit = Error.stackTraceLimit
     Error.stackTraceLimit = 0
     try {
@@ -799,7 +850,8 @@ class Batch {
       }
       this.head = undefined
       this.tail = undefined
-      if (owned !== undefined) owned.destroy()
+      if (reuse) owned.release!()
+      else if (owned !== undefined) owned.destroy()
     } catch {
       // a transport that throws on destroy has still been told
     } finally {
@@ -850,7 +902,8 @@ const isStream = (u: unknown): u is Stream.Stream<string, unknown, unknown> =>
  * Runs a batch in the current fiber: fetches every URL of `source` with at most
  * `options.concurrency` in flight and hands each outcome to `emit` (in completion order) before
  * starting more. `isolated` (default) gives the batch a transport of its own if the port offers
- * one (`Transport.forBatch`), torn down in one sweep when the batch stops. Returns when every URL has an outcome, or the deadline passed. Fails only if a
+ * one (`Transport.forBatch`): handed back when the batch ends with nothing on the wire, torn down
+ * in one sweep otherwise. Returns when every URL has an outcome, or the deadline passed. Fails only if a
  * `Stream` source fails (in-flight requests are aborted first). Interrupting it aborts everything
  * in flight at once (invariant 4). `emit` is called by this fiber only, never concurrently.
  * @since 0.1.0
@@ -1040,20 +1093,92 @@ const timerLoop = (b: Batch): Effect.Effect<void> => {
  * The driver's exit, however it came: abort what is in flight, stop the timer and the feeder
  * (invariant 4). Every URL pulled and not delivered counts as cancelled. Nothing here waits.
  */
-const stop = (b: Batch): Effect.Effect<void> =>
-  Effect.flatMap(Effect.fiberId, (id) => {
-    b.stopped = true
-    b.abortInFlight()
-    b.dropReady()
-    if (b.active > 0) b.engine.metrics.cancelled.unsafeUpdate(b.active, b.labels)
-    const timer = b.timer
-    const feeder = b.feeder
-    b.timer = undefined
-    b.feeder = undefined
-    // The feeder may sit in its source's own finalizer: it is told, not waited for. The timer only
-    // ever sleeps, so waiting for it is a few scheduler turns and keeps fiber counts exact.
-    if (feeder !== undefined) feeder.unsafeInterruptAsFork(id)
-    return timer === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(timer))
+const stop = (b: Batch): Effect.Effect<void> => {
+  // (called by `onExit` when the driver exits, in its uninterruptible finalizer)
+  b.stopped = true
+  b.shared?.remove(b)
+  b.abortInFlight()
+  b.dropReady()
+  if (b.active > 0) b.engine.metrics.cancelled.unsafeUpdate(b.active, b.labels)
+  const timer = b.timer
+  const feeder = b.feeder
+  b.timer = undefined
+  b.feeder = undefined
+  // The feeder may sit in its source's own finalizer: it is told, not waited for. The timer only
+  // ever sleeps, so waiting for it is a few scheduler turns and keeps fiber counts exact.
+  const timerDone = timer === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(timer))
+  if (feeder === undefined) return timerDone
+  return Effect.flatMap(Effect.fiberId, (id) => {
+    feeder.unsafeInterruptAsFork(id)
+    return timerDone
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// A batch of one (`get`)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One URL as a batch of one, in the current fiber (`UrlFetcher.get`): the same attempts,
+ * timeouts, retries with backoff, redirects and body handling as `run`, without a source, an
+ * output or a driver loop: the fiber parks until the one outcome is settled, is resumed directly
+ * by the callback that settles it (nothing to batch), and uses the engine's shared timer. Returns
+ * the outcome (a `FetchError` is a value here), or `undefined` if `options.deadline` passed first.
+ * Interrupting it aborts the request at once, on the shared transport.
+ * @since 0.1.0
+ */
+export const runOne = (engine: Engine, options: FetchOptions, url: string): Effect.Effect<FetchOutcome | undefined> =>
+  Effect.withFiberRuntime((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const b = new Batch(engine, options, clock, fiber.getFiberRef(FiberRef.currentMetricLabels), false, false)
+    b.sourceDone = true
+    if (options.deadline !== undefined) {
+      b.deadlineAt = clock.unsafeCurrentTimeMillis() + Math.ceil(Duration.toMillis(options.deadline))
+    }
+    return Effect.onExit(Effect.suspend(() => {
+      b.start(url)
+      return awaitOne(b)
+    }), () => stop(b))
+  })
+
+/** What the driver loop does, for one URL: act on what was settled, then wait for more. */
+const awaitOne = (b: Batch): Effect.Effect<FetchOutcome | undefined> =>
+  Effect.suspend(() => {
+    for (let a = b.takeReady(); a !== undefined; a = b.takeReady()) {
+      switch (a.action) {
+        case Action.Deliver: {
+          const o = a.outcome
+          if (o === undefined || a.delivered) return Effect.dieMessage(`fetch engine: bad delivery for ${a.url}`)
+          a.delivered = true
+          b.count(o)
+          b.delivered++
+          b.active--
+          return Effect.succeed(o)
+        }
+        case Action.Redirect:
+          if (!b.deadlineHit) b.redirect(a)
+          break
+        case Action.Retry:
+          if (!b.deadlineHit) {
+            return Effect.flatMap(Random.next, (random) => {
+              b.backoff(a, random)
+              return awaitOne(b)
+            })
+          }
+          break
+        case Action.Dispatch:
+          if (!b.deadlineHit) b.retry(a)
+          break
+      }
+    }
+    if (b.deadlineHit) return Effect.succeed(undefined)
+    const next = Effect.flatMap(b.park, () => awaitOne(b))
+    const due = b.earliestDue()
+    if (due < b.timerTarget) {
+      if (b.shared === undefined) return Effect.zipRight(rearm(b, due), next)
+      b.shared.add(b, due)
+    }
+    return next
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -1062,22 +1187,22 @@ const stop = (b: Batch): Effect.Effect<void> =>
 
 /**
  * One timer fiber for all the single-URL batches (`get`) of an engine, living in the layer's
- * scope: a `get` registers its batch's next due time in a min-heap instead of forking a timer
- * fiber of its own (measured: the fork, sleep and interrupt of a timer per `get` cost about 90 us
- * of CPU, more than undici's whole request). Due times come from the engine's `Clock` (the one the
- * layer was built with); a `get` running under another clock falls back to its own timer.
+ * scope: a `get` keeps its batch's next due time in a min-heap instead of forking a timer fiber of
+ * its own (measured: the fork, sleep and interrupt of a timer per `get` cost about 90 us of CPU,
+ * more than undici's whole request). Due times come from the engine's `Clock` (the one the layer
+ * was built with); a `get` running under another clock falls back to its own timer.
  *
- * Invariants: an entry is live while its version is its batch's `timerVersion` and the batch has
- * not stopped (stale entries are skipped, never removed eagerly); the fiber sleeps until the
- * earliest live entry and is restarted only when an earlier one is added. The fiber belongs to the
- * layer, not to the `get` that happened to start it: it runs on the layer's runtime and the layer's
- * scope interrupts it when it closes.
+ * Invariants: the heap holds each batch at most once (its `timerIndex`), keyed by its `timerDue`;
+ * a batch leaves it when it stops (`remove`) or when its due time comes, so the heap only ever
+ * holds the `get`s in flight (an entry left behind until its timeout would keep every finished
+ * batch alive for a full timeout: measured, a third of `get`'s CPU went to the garbage collector).
+ * The fiber sleeps until the earliest entry and is restarted only when an earlier one is added.
+ * The fiber belongs to the layer, not to the `get` that happened to start it: it runs on the
+ * layer's runtime and the layer's scope interrupts it when it closes.
  * @since 0.1.0
  */
 export class SharedTimer {
-  private readonly dues: Array<number> = []
-  private readonly batches: Array<Batch> = []
-  private readonly versions: Array<number> = []
+  private readonly heap: Array<Batch> = []
   private target = Infinity
   private fiber: Fiber.RuntimeFiber<void> | undefined = undefined
   private idle: ((e: Effect.Effect<void>) => void) | undefined = undefined
@@ -1085,9 +1210,14 @@ export class SharedTimer {
 
   constructor(readonly clock: Clock.Clock, private readonly runtime: Runtime.Runtime<never>) {}
 
-  /** Registers `b` for `due` (from `b`'s driver); restarts the fiber if `due` comes first. */
+  /** How many batches wait on it (for tests: only the ones in flight). */
+  get size(): number {
+    return this.heap.length
+  }
+
+  /** Keeps `b` (from `b`'s driver) for `due`; restarts the fiber if `due` comes first. */
   add(b: Batch, due: number): void {
-    this.register(b, due)
+    this.place(b, due)
     if (due >= this.target || this.closed) return
     this.target = due
     const idle = this.idle
@@ -1101,6 +1231,21 @@ export class SharedTimer {
     this.fiber = Runtime.runFork(this.runtime)(Effect.interruptible(this.loop))
   }
 
+  /** Forgets `b` (it stopped). The fiber may wake once for nothing; it never wakes late. */
+  remove(b: Batch): void {
+    const i = b.timerIndex
+    if (i < 0) return
+    b.timerIndex = -1
+    b.timerTarget = Infinity
+    const last = this.heap.pop()!
+    if (i < this.heap.length) {
+      this.heap[i] = last
+      last.timerIndex = i
+      this.down(i)
+      this.up(last.timerIndex)
+    }
+  }
+
   /** For the layer's scope: stops the fiber (and any later restart). */
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
     this.closed = true
@@ -1109,93 +1254,82 @@ export class SharedTimer {
     return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
   })
 
-  private register(b: Batch, due: number): void {
+  private place(b: Batch, due: number): void {
     b.timerTarget = due
-    this.push(due, b, ++b.timerVersion)
-  }
-
-  private live(i: number): boolean {
-    const b = this.batches[i]!
-    return !b.stopped && this.versions[i] === b.timerVersion
+    const old = b.timerDue
+    b.timerDue = due
+    if (b.timerIndex < 0) {
+      b.timerIndex = this.heap.length
+      this.heap.push(b)
+      this.up(b.timerIndex)
+    } else if (due < old) this.up(b.timerIndex)
+    else this.down(b.timerIndex)
   }
 
   private readonly loop: Effect.Effect<void> = Effect.suspend(() => {
     const idle = Effect.async<void>((resume) => {
-      if (this.dues.length > 0) resume(Effect.void)
+      if (this.heap.length > 0) resume(Effect.void)
       else this.idle = resume
     })
     const self = this
+    const heap = this.heap
     return Effect.gen(function*() {
       while (true) {
-        while (self.dues.length > 0 && !self.live(0)) self.pop()
-        if (self.dues.length === 0) {
+        if (heap.length === 0) {
           self.target = Infinity
           yield* idle
           continue
         }
-        const target = self.dues[0]!
+        const target = heap[0]!.timerDue
         self.target = target
         const wait = target - self.clock.unsafeCurrentTimeMillis()
         if (wait > 0) yield* self.clock.sleep(Duration.millis(Math.ceil(wait)))
+        // Having slept until `target`, it counts as reached even if a clock rounds below it.
         const now = Math.max(target, self.clock.unsafeCurrentTimeMillis())
-        while (self.dues.length > 0 && self.dues[0]! <= now) {
-          const live = self.live(0)
-          const b = self.batches[0]!
-          self.pop()
-          if (!live) continue
-          b.timerTarget = Infinity
+        while (heap.length > 0 && heap[0]!.timerDue <= now) {
+          const b = heap[0]!
+          self.remove(b)
           b.expire(now)
           const next = b.earliestDue()
-          if (!b.stopped && next < Infinity) self.register(b, next)
+          if (!b.stopped && next < Infinity) self.place(b, next)
         }
       }
     })
   })
 
-  // a binary min-heap on `dues`, with `batches` and `versions` moved alongside
-  private push(due: number, b: Batch, version: number): void {
-    let i = this.dues.length
-    this.dues.push(due)
-    this.batches.push(b)
-    this.versions.push(version)
+  // a binary min-heap of batches on `timerDue`; each batch knows its index
+  private up(i: number): void {
+    const heap = this.heap
+    const b = heap[i]!
     while (i > 0) {
       const parent = (i - 1) >> 1
-      if (this.dues[parent]! <= due) break
-      this.swap(i, parent)
+      const p = heap[parent]!
+      if (p.timerDue <= b.timerDue) break
+      heap[i] = p
+      p.timerIndex = i
       i = parent
     }
+    heap[i] = b
+    b.timerIndex = i
   }
 
-  private pop(): void {
-    const last = this.dues.length - 1
-    this.swap(0, last)
-    this.dues.pop()
-    this.batches.pop()
-    this.versions.pop()
-    let i = 0
-    const n = this.dues.length
+  private down(i: number): void {
+    const heap = this.heap
+    const n = heap.length
+    const b = heap[i]!
     while (true) {
       const l = 2 * i + 1
+      if (l >= n) break
       const r = l + 1
-      let m = i
-      if (l < n && this.dues[l]! < this.dues[m]!) m = l
-      if (r < n && this.dues[r]! < this.dues[m]!) m = r
-      if (m === i) return
-      this.swap(i, m)
+      const m = r < n && heap[r]!.timerDue < heap[l]!.timerDue ? r : l
+      const c = heap[m]!
+      if (c.timerDue >= b.timerDue) break
+      heap[i] = c
+      c.timerIndex = i
       i = m
     }
-  }
-
-  private swap(i: number, j: number): void {
-    const d = this.dues[i]!
-    this.dues[i] = this.dues[j]!
-    this.dues[j] = d
-    const b = this.batches[i]!
-    this.batches[i] = this.batches[j]!
-    this.batches[j] = b
-    const v = this.versions[i]!
-    this.versions[i] = this.versions[j]!
-    this.versions[j] = v
+    heap[i] = b
+    b.timerIndex = i
   }
 }
 

@@ -80,15 +80,16 @@ export const make = (config: Config = {}) =>
     // once (the input is readonly; the output directory is still created, if missing, per call).
     const validated = new WeakMap<FetchOptionsInput, Either.Either<FetchOptions, InvalidFetchOptions>>()
     const noOptions: FetchOptionsInput = {}
-    const options = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOptions, InvalidFetchOptions> => {
+    const validate = (partial: FetchOptionsInput | undefined): Either.Either<FetchOptions, InvalidFetchOptions> => {
       const key = partial ?? noOptions
       let checked = validated.get(key)
       if (checked === undefined) {
         checked = makeOptions(key)
         validated.set(key, checked)
       }
-      if (Either.isLeft(checked)) return Effect.fail(checked.left)
-      const o = checked.right
+      return checked
+    }
+    const prepare = (o: FetchOptions): Effect.Effect<FetchOptions, InvalidFetchOptions> => {
       if (typeof o.body !== "object") return Effect.succeed(o)
       const dir = o.body.dir
       return Effect.as(
@@ -99,31 +100,38 @@ export const make = (config: Config = {}) =>
         o
       )
     }
+    const options = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOptions, InvalidFetchOptions> => {
+      const checked = validate(partial)
+      return Either.isLeft(checked) ? Effect.fail(checked.left) : prepare(checked.right)
+    }
+
+    const requestSpans = engine.spans === "request"
+    const settle = (url: string, r: FetchOutcome | undefined): Effect.Effect<Fetched, FetchError> =>
+      r === undefined
+        ? Effect.fail(new FetchError({ url, reason: "Timeout", detail: "the deadline passed", attempts: 1 }))
+        : r._tag === "Fetched"
+        ? Effect.succeed(r)
+        : Effect.fail(r)
+    const traced = (url: string, r: FetchOutcome | undefined): Effect.Effect<Fetched, FetchError> =>
+      r === undefined
+        ? settle(url, r)
+        : Effect.flatMap(FetchEngine.withRequestSpans(() => Effect.void), (emit) => Effect.zipRight(emit(r), settle(url, r)))
 
     /**
      * One URL: `Fetched` (a 2xx whose body was read within the limit), or a `FetchError` in the
      * error channel (after the retries, for transient failures). Interrupting it aborts the
      * request at once. The same engine as `fetch` (timeout, retries with backoff and jitter,
-     * redirects, body cap); a `deadline` acts as a second timeout.
+     * redirects, body cap), as a batch of one on the layer's shared connection pool; a `deadline`
+     * acts as a second timeout. The options are read when it runs (pass the same object to many
+     * `get`s: it is validated once).
      */
     const get = (url: string, partial?: FetchOptionsInput): Effect.Effect<Fetched, FetchError | InvalidFetchOptions> =>
-      Effect.flatMap(options(partial), (o) => {
-        let result: FetchOutcome | undefined
-        const keep = (outcome: FetchOutcome) => {
-          result = outcome
-          return Effect.void
-        }
-        const emit = engine.spans === "request" ? FetchEngine.withRequestSpans(keep) : Effect.succeed(keep)
-        return Effect.flatMap(emit, (emit) =>
-          Effect.flatMap(FetchEngine.run(engine, o, [url], emit, false), (report) => {
-            const r = result as FetchOutcome | undefined
-            if (r === undefined) {
-              return report.deadline
-                ? Effect.fail(new FetchError({ url, reason: "Timeout", detail: "the deadline passed", attempts: 1 }))
-                : Effect.dieMessage(`UrlFetcher.get: the engine ended without an outcome for ${url}`)
-            }
-            return r._tag === "Fetched" ? Effect.succeed(r) : Effect.fail(r)
-          }))
+      Effect.suspend(() => {
+        const checked = validate(partial)
+        if (Either.isLeft(checked)) return Effect.fail(checked.left)
+        const o = checked.right
+        const one = Effect.flatMap(FetchEngine.runOne(engine, o, url), (r) => requestSpans ? traced(url, r) : settle(url, r))
+        return typeof o.body === "object" ? Effect.zipRight(prepare(o), one) : one
       })
 
     /**

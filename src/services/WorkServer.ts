@@ -9,8 +9,12 @@
  *   or 504 `{ "error": … }` at the deadline (the work is interrupted; a result that arrives after
  *   the deadline is a 504 too). A client that disconnects early interrupts its request's work
  *   too. `ms` must be a whole number in [0, maxWorkMs]: 400 `{ "error": … }` otherwise.
- * - `GET /debug/fibers`: `{ "count": n, "fibers": ["fiber #12 [suspended, started by #3] in …", …] }`
- *   (Go's `/debug/pprof/goroutine?debug=1`).
+ * - `GET /debug/fibers`: the live fibers grouped by state and spans, biggest group first (Go's
+ *   `/debug/pprof/goroutine?debug=1`): `{ "total": n, "groups": [{ "count": 10000, "state": …,
+ *   "spans": […], "ids": [first ten] }, …] }` for programs, a table for a browser (`Accept:
+ *   text/html`), `?format=text` for a terminal (`10000 x [suspended] in http.server GET /work`);
+ *   `?format=flat` (JSON) or `?debug=2` (text) list every fiber on its own. A bad `format`/`debug`
+ *   is a 400.
  * - `GET /healthz`: 200 `{ "status": "ok" }`.
  *
  * @since 0.1.0
@@ -22,9 +26,13 @@ import * as LeakCheck from "../domain/LeakCheck.js"
 import * as FiberHttpServer from "./FiberHttpServer.js"
 
 /**
- * The server could not start (`reason: "Listen"`, e.g. the port is taken).
+ * The server could not start (`reason: "Listen"`, e.g. the port is taken); Go's error from
+ * `http.ListenAndServe`. Interruption: none (it is only ever a failure of `make`/`layer`).
  * @since 0.1.0
  */
+// Why not FiberHttpServer's `FiberHttpServerError`, which has the same fields and message: the
+// `_tag` is part of `leakproof/server`'s public API (`Effect.catchTag("WorkServerError", …)`), and a
+// tagged error cannot take another class's tag. `make` maps the one to the other, cause kept.
 export class WorkServerError extends Data.TaggedError("WorkServerError")<{
   readonly reason: "Listen"
   readonly host: string
@@ -109,36 +117,49 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
         504
       )
 
+    const clock = yield* Effect.clock
     const work: FiberHttpServer.Handler<never> = (request) => {
-      const values = request.query.getAll("ms")
-      const text = values.length === 1 ? values[0]! : undefined
-      if (text === undefined || !/^\d+$/.test(text) || Number(text) > maxWorkMs) {
+      const text = msParam(request)
+      if (typeof text !== "string" || Number(text) > maxWorkMs) {
         counts.badRequests++
-        const got = text === undefined ? (values.length === 0 ? "nothing" : "several values") : `'${text}'`
+        const got = typeof text === "string" ? `'${text}'` : text.got
         return Effect.succeed(
           FiberHttpServer.json({ error: `ms must be a whole number of milliseconds from 0 to ${maxWorkMs}, got ${got}` }, 400)
         )
       }
       const ms = Number(text)
       counts.started++
-      // The work: interruptible at any point (a sleep stands in for I/O).
-      return Effect.clockWith((clock) => {
-        const start = clock.unsafeCurrentTimeMillis()
-        return Effect.map(clock.sleep(Duration.millis(ms)), () => {
-          // Like Go's handler checking `ctx.Err()` before replying: a stalled event loop can run
-          // the work's timer before the deadline's, and a result after the deadline is late.
-          if (request.deadlineExceeded) {
-            counts.late++
-            return deadlineExceeded(text)
-          }
-          counts.completed++
-          return FiberHttpServer.json({ ms, result: `worked ${clock.unsafeCurrentTimeMillis() - start}ms` })
-        })
+      const start = clock.unsafeCurrentTimeMillis()
+      // The work: interruptible at any point (a sleep stands in for I/O). `request.sleep`, not
+      // `Effect.sleep`: its timer is cleared with the request, so no canceler is needed.
+      return Effect.map(request.sleep(ms), () => {
+        // Like Go's handler checking `ctx.Err()` before replying: a stalled event loop can run
+        // the work's timer before the deadline's, and a result after the deadline is late.
+        if (request.deadlineExceeded) {
+          counts.late++
+          return deadlineExceeded(text)
+        }
+        counts.completed++
+        return FiberHttpServer.json(new WorkDone(ms, `worked ${clock.unsafeCurrentTimeMillis() - start}ms`))
       })
     }
 
-    const fibers: FiberHttpServer.Handler<never> = () =>
-      Effect.map(LeakCheck.dumpFibers, (fs) => FiberHttpServer.json({ count: fs.length, fibers: fs.map(LeakCheck.formatFiber) }))
+    const fibers: FiberHttpServer.Handler<never> = (request) => {
+      const view = dumpView(request.query.getAll("format"), request.query.getAll("debug"), request.headers.accept)
+      if (typeof view !== "string") return Effect.succeed(FiberHttpServer.json({ error: view.error }, 400))
+      if (view === "flat" || view === "flat-text") {
+        return Effect.map(LeakCheck.dumpFibers, (fs) =>
+          view === "flat"
+            ? FiberHttpServer.json({ count: fs.length, fibers: fs.map(LeakCheck.formatFiber) })
+            : FiberHttpServer.text(
+              [`fibers: ${fs.length}`, ...fs.map(LeakCheck.formatFiber)].join("\n\n") + "\n"
+            ))
+      }
+      return Effect.map(LeakCheck.dumpFibersGrouped, (dump) =>
+        view === "json"
+          ? FiberHttpServer.text(LeakCheck.formatDump(dump, "json"), "application/json")
+          : FiberHttpServer.text(LeakCheck.formatDump(dump, view), `text/${view === "html" ? "html" : "plain"}; charset=utf-8`))
+    }
 
     const healthz = Effect.succeed(FiberHttpServer.json({ status: "ok" }))
 
@@ -176,6 +197,58 @@ export const make = (options: WorkServerOptions = {}): Effect.Effect<Running, Wo
       })
     }
   })
+
+/** `/work`'s reply body (a class: V8 may pretenure an object literal's allocation site). */
+class WorkDone {
+  constructor(readonly ms: number, readonly result: string) {}
+}
+
+/**
+ * `ms` as digits, or what was wrong with it. A query string that is exactly `ms=<digits>` (the
+ * common case) is read without parsing it into `URLSearchParams`.
+ */
+const msParam = (request: FiberHttpServer.Request): string | { readonly got: string } => {
+  const search = request.search
+  if (search.length > 3 && search.length < 20 && search.startsWith("ms=")) {
+    let digits = true
+    for (let i = 3; i < search.length && digits; i++) {
+      const c = search.charCodeAt(i)
+      digits = c >= 48 && c <= 57
+    }
+    if (digits) return search.slice(3)
+  }
+  const values = request.query.getAll("ms")
+  if (values.length !== 1) return { got: values.length === 0 ? "nothing" : "several values" }
+  return /^\d+$/.test(values[0]!) ? values[0]! : { got: `'${values[0]}'` }
+}
+
+type DumpView = "json" | "text" | "html" | "flat" | "flat-text"
+
+/**
+ * What `/debug/fibers` renders, like pprof's `/debug/pprof/goroutine`: the grouped dump by default
+ * (`debug=1`), JSON for programs and HTML for a browser (`Accept: text/html`); `?format=` picks one
+ * (`json`, `text`, `html`, or `flat`: one entry per fiber, as JSON); `?debug=2` is the flat list
+ * as text (pprof's one stack per goroutine), `?debug=1` the grouped text. Anything else is an
+ * error line for a 400.
+ */
+const dumpView = (
+  format: ReadonlyArray<string>,
+  debug: ReadonlyArray<string>,
+  accept: string | undefined
+): DumpView | { readonly error: string } => {
+  if (format.length > 1 || debug.length > 1) return { error: "give format or debug at most once" }
+  const [f] = format
+  const [d] = debug
+  if (f !== undefined && d !== undefined) return { error: "give either format or debug, not both" }
+  if (d !== undefined) {
+    return d === "1" ? "text" : d === "2" ? "flat-text" : { error: `debug must be 1 (grouped) or 2 (one entry per fiber), got '${d}'` }
+  }
+  if (f === "flat") return "flat"
+  if (f !== undefined && f !== "json" && f !== "text" && f !== "html") {
+    return { error: `format must be json, text, html or flat, got '${f}'` }
+  }
+  return LeakCheck.dumpFormatFor(f, accept)
+}
 
 /**
  * `make` as a `Layer`: the server runs for the layer's lifetime.

@@ -17,6 +17,10 @@ const getJson = (url: string): Promise<{ status: number; body: any }> =>
     }).on("error", reject)
   })
 
+/** Whether the grouped fiber dump shows a request suspended in `/work`. */
+const parkedInWork = (dump: { groups: Array<{ state: string; spans: Array<string> }> }): boolean =>
+  dump.groups.some((g) => g.state.startsWith("suspended") && g.spans.includes("http.server GET /work"))
+
 const listening = /listening on http:\/\/127\.0\.0\.1:(\d+) /
 
 /** Starts `leakproof serve` and resolves once it listens, with its port. */
@@ -74,8 +78,7 @@ describe("leakproof serve", () => {
     const work = getJson(`${base}/work?ms=300`)
     // wait (bounded) until the request is parked in its work, as the fiber dump shows
     for (let i = 0; i < 200; i++) {
-      const dump = await getJson(`${base}/debug/fibers`)
-      if ((dump.body.fibers as Array<string>).some((f) => /\[suspended.*\] in http\.server GET/.test(f))) break
+      if (parkedInWork((await getJson(`${base}/debug/fibers`)).body)) break
     }
     child.kill("SIGINT")
     expect(await work).toEqual({ status: 200, body: { ms: 300, result: expect.stringMatching(/^worked \d+ms$/) } })
@@ -121,8 +124,7 @@ describe("leakproof serve", () => {
       const work = RawHttp.fresh(serve.port, 1, () => RawHttp.get("/work?ms=20000"))
       // wait (bounded) until the request is parked in its work, as the fiber dump shows
       for (let i = 0; i < 200; i++) {
-        const dump = await getJson(`http://127.0.0.1:${serve.port}/debug/fibers`)
-        if ((dump.body.fibers as Array<string>).some((f) => /\[suspended.*\] in http\.server GET/.test(f))) break
+        if (parkedInWork((await getJson(`http://127.0.0.1:${serve.port}/debug/fibers`)).body)) break
       }
       serve.child.kill(signal)
       await new Promise<void>((resolve) => {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Deferred, Effect, Either, Exit, Fiber, Layer, Stream, TestClock } from "effect"
+import { describe, expect, it, unchecked } from "../../src/vitest.js"
+import { Cause, Chunk, Deferred, Effect, Either, Exit, FastCheck as fc, Fiber, Layer, Stream, TestClock } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import { Fetched } from "../../src/domain/FetchOutcome.js"
 import type { FetchOutcome } from "../../src/domain/FetchOutcome.js"
@@ -20,13 +20,13 @@ class SourceError {
 
 describe("fetchAll (seed 001)", () => {
   it.effect("TestFetchAllSuccess: all sources succeed -> all values, no error", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const values = yield* fetchAll([Effect.succeed("a"), Effect.succeed("b").pipe(Effect.delay("10 millis")), Effect.succeed("c")])
       expect(values).toEqual(["a", "b", "c"])
-    }).pipe(Effect.fork, Effect.tap(() => TestClock.adjust("10 millis")), Effect.flatMap(Fiber.join))))
+    }).pipe(Effect.fork, Effect.tap(() => TestClock.adjust("10 millis")), Effect.flatMap(Fiber.join)))
 
   it.effect("TestFetchAllError: the first failure interrupts the rest at once and comes back with the values completed before it", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       let interrupted = 0
       const slow = Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++)))
       const failing = Effect.fail(new SourceError("source 3 failed")).pipe(Effect.delay("20 millis"))
@@ -45,10 +45,10 @@ describe("fetchAll (seed 001)", () => {
       expect(failure.error.message).toBe("source 3 failed")
       expect(failure.completed).toEqual(["early"])
       expect(interrupted).toBe(2)
-    })))
+    }))
 
   it.effect("a failure cancels a sibling inside a timeout at once (Effect.forEach's fail-fast would wait for the timeout)", () =>
-    LeakCheck.verifyNone(Effect.gen(function*() {
+    Effect.gen(function*() {
       const f = yield* Effect.fork(Effect.either(fetchAll([
         Effect.fail(new SourceError("early failure")).pipe(Effect.delay("10 millis")),
         Effect.never.pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new SourceError("timeout") }))
@@ -56,10 +56,11 @@ describe("fetchAll (seed 001)", () => {
       yield* TestClock.adjust("10 millis")
       const result = yield* Fiber.join(f)
       expect(Either.isLeft(result) && result.left.error.message).toBe("early failure")
-    })))
+    }))
 
+  // asserts on its own fibers (LeakCheck.track: started, settle): not checked a second time
   it.effect("TestFetchAllContextCancelled: a caller already interrupted starts no source and no fiber", () =>
-    Effect.gen(function*() {
+    unchecked(Effect.gen(function*() {
       let ran = 0
       const source = Effect.sync(() => ran++)
       const started = yield* LeakCheck.track((tracker) =>
@@ -73,25 +74,82 @@ describe("fetchAll (seed 001)", () => {
       )
       expect(ran).toBe(0)
       expect(started).toBe(1) // the caller itself, nothing more
+    })))
+})
+
+describe("fetchAll with a bound: O(concurrency) fibers, whatever the number of sources", () => {
+  it.effect("200 sources at concurrency 4: never more than 4 sources' fibers alive (not 200 parked on a semaphore)", () =>
+    Effect.gen(function*() {
+      const maxLive = yield* LeakCheck.track((tracker) =>
+        Effect.gen(function*() {
+          let max = 0
+          const source = (i: number) =>
+            Effect.gen(function*() {
+              yield* Effect.yieldNow()
+              max = Math.max(max, yield* tracker.live)
+              return i
+            })
+          const values = yield* fetchAll(Array.from({ length: 200 }, (_, i) => source(i)), { concurrency: 4 })
+          expect(values).toEqual(Array.from({ length: 200 }, (_, i) => i))
+          return max
+        })
+      )
+      expect(maxLive).toBeLessThanOrEqual(4)
     }))
+
+  it.effect.prop(
+    "any n, bound and failing source: values in input order, at most the bound running, the failure with only values that completed before it",
+    [fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 8 }), fc.option(fc.nat(29), { nil: undefined }), fc.array(fc.nat(3), { minLength: 30, maxLength: 30 })],
+    ([n, bound, failAt, yields]) =>
+      LeakCheck.verifyNone(Effect.gen(function*() {
+        let running = 0
+        let maxRunning = 0
+        const finished: Array<number> = []
+        let finishedAtFailure = -1
+        const source = (i: number) =>
+          Effect.gen(function*() {
+            maxRunning = Math.max(maxRunning, ++running)
+            for (let k = 0; k < yields[i]!; k++) yield* Effect.yieldNow()
+            running--
+            if (i === failAt) {
+              finishedAtFailure = finished.length
+              return yield* Effect.fail(new SourceError(`source ${i}`))
+            }
+            finished.push(i)
+            return i
+          }).pipe(Effect.onInterrupt(() => Effect.sync(() => running--)))
+        const result = yield* Effect.either(fetchAll(Array.from({ length: n }, (_, i) => source(i)), { concurrency: bound }))
+        expect(maxRunning).toBeLessThanOrEqual(bound)
+        expect(running).toBe(0)
+        if (failAt === undefined || failAt >= n) {
+          expect(Either.getOrThrow(result)).toEqual(Array.from({ length: n }, (_, i) => i))
+        } else {
+          const e = Either.getLeft(result).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
+          expect(e.error.message).toBe(`source ${failAt}`)
+          // exactly what completed before the failure (a prefix of the completion order)
+          expect(e.completed).toEqual(finished.slice(0, finishedAtFailure))
+          expect(e.completed).not.toContain(failAt)
+        }
+      }))
+  )
 })
 
 describe("first (seed 001 first-win)", () => {
   it.effect("the first success wins and the other mirrors are interrupted at once", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const f = yield* Effect.fork(first([url("/slow/300/a"), url("/slow/100/b"), url("/never/c"), url("/status/500")], { retries: 0 }))
       while (fake.stats.started < 4) yield* Effect.yieldNow()
       yield* TestClock.adjust("100 millis")
       const winner = yield* Fiber.join(f)
       expect(winner.url).toBe(url("/slow/100/b"))
       expect(fake.stats.interrupted).toBe(2)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("if every mirror fails, one typed error lists every failure", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const e = yield* Effect.flip(first([url("/status/404"), "nope", url("/status/410")], { retries: 0 }))
       expect(e._tag).toBe("AllFailed")
       expect(e.failures.map((f) => f.message)).toEqual([
@@ -99,14 +157,14 @@ describe("first (seed 001 first-win)", () => {
         "InvalidUrl: not an absolute URL (nope)",
         `Status: HTTP 410 (${url("/status/410")})`
       ])
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 })
 
 describe("checkStatus (seed 002: errors as values, stop after N errors)", () => {
   it.effect("outcomes stream as values; after the 3rd error everything stops", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const urls = ["a", url("/ok/1"), "b", "c", "d", url("/never/1")]
       const outcomes = yield* Stream.runCollect(checkStatus(urls, { maxErrors: 3, concurrency: 1 }))
       expect(Chunk.toReadonlyArray(outcomes).map((o) => o._tag === "Fetched" ? `ok ${o.url}` : `${o.reason} ${o.url}`)).toEqual([
@@ -118,14 +176,14 @@ describe("checkStatus (seed 002: errors as values, stop after N errors)", () => 
       // whatever the producer had started beyond that point was cancelled, not left running
       expect(fake.stats.finished).toBe(1)
       expect(fake.stats.finished + fake.stats.interrupted).toBe(fake.stats.started)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 })
 
 describe("fetchUrls (the fetch command's job)", () => {
   it.effect("--take N: consumes N outcomes, then the rest are cancelled (the forgotten sender, done right)", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const seen: Array<string> = []
       const urls = [url("/ok/1"), url("/ok/2"), ...Array.from({ length: 8 }, (_, i) => url(`/never/${i}`))]
       const r = yield* fetchUrls(urls, { take: 2, concurrency: 10, onOutcome: (o) => Effect.sync(() => seen.push(o.url)) })
@@ -134,14 +192,14 @@ describe("fetchUrls (the fetch command's job)", () => {
       expect(r.stoppedEarly).toBe(true)
       yield* Effect.yieldNow()
       expect(fake.stats.interrupted).toBe(8)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 })
 
 describe("fetchUrls: flat memory, lazy sources, nothing unaccounted for", () => {
   it.effect("outcomes go to onOutcome and are dropped; the result is a summary built from counters", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       let printed = 0
       const urls = [url("/ok/1"), url("/status/404"), "nope", url("/slow/30/2")]
       const f = yield* Effect.fork(fetchUrls(urls, { retries: 0, onOutcome: () => Effect.sync(() => printed++) }))
@@ -151,12 +209,12 @@ describe("fetchUrls: flat memory, lazy sources, nothing unaccounted for", () => 
       expect(Object.keys(r).sort()).toEqual(["deadline", "stoppedEarly", "summary"])
       expect(r.summary).toMatchObject({ total: 4, succeeded: 2, failed: 2, cancelled: 0, failures: { Status: 1, InvalidUrl: 1 } })
       expect(r.stoppedEarly).toBe(false)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("a lazy source is pulled only as slots free up: never more than the bound ahead of the outcomes", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       let pulled = 0
       let delivered = 0
       let maxAhead = 0
@@ -168,22 +226,22 @@ describe("fetchUrls: flat memory, lazy sources, nothing unaccounted for", () => 
       expect(r.summary).toMatchObject({ total: 200, succeeded: 200, cancelled: 0 })
       // in flight (4) + fed ahead of the driver (4) + the output buffer (4) + one being handed over
       expect(maxAhead).toBeLessThanOrEqual(13)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("a source that fails mid-way fails the run with its error, after cancelling what was in flight", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const source = Stream.concat(Stream.make(url("/ok/1"), url("/never/2")), Stream.fail("disk on fire" as const))
       const e = yield* Effect.flip(fetchUrls(source, { concurrency: 4 }))
       expect(e).toBe("disk on fire")
       expect(fake.stats.inFlight()).toBe(0)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("the deadline: stopped early, the rest counted as cancelled", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const urls = [url("/ok/1"), url("/slow/50/2"), url("/never/3"), url("/slow/500/4")]
       const f = yield* Effect.fork(fetchUrls(urls, { deadline: "100 millis", retries: 0 }))
       yield* TestClock.adjust("100 millis")
@@ -191,7 +249,7 @@ describe("fetchUrls: flat memory, lazy sources, nothing unaccounted for", () => 
       expect([r.deadline, r.stoppedEarly]).toEqual([true, true])
       expect(r.summary).toMatchObject({ total: 4, succeeded: 2, cancelled: 2 })
       expect(fake.stats.inFlight()).toBe(0)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("an engine that closes its output with URLs unaccounted for is a defect, never a quiet success", () => {
@@ -215,4 +273,9 @@ describe("fetchUrls: flat memory, lazy sources, nothing unaccounted for", () => 
       expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("1 of 2 URLs unaccounted for")
     }).pipe(Effect.provide(broken))
   })
+})
+
+describe("this file's tests are leak-checked", () => {
+  it.effect("(sentinel) an Effect test here runs inside LeakCheck.verifyNone (leakproof/vitest's it)", () =>
+    Effect.map(LeakCheck.isChecked, (checked) => expect(checked).toBe(true)))
 })

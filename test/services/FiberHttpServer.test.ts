@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Logger, Option, Ref, Schedule } from "effect"
+import { Deferred, Effect, Exit, Fiber, Logger, Option, Ref, Schedule, Tracer } from "effect"
+import * as FiberProbe from "../../src/domain/FiberProbe.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import * as FiberHttpServer from "../../src/services/FiberHttpServer.js"
 import * as RawHttp from "../support/RawHttp.js"
@@ -14,6 +15,30 @@ const eventually = <A>(value: Effect.Effect<A>, ok: (a: A) => boolean) =>
   value.pipe(
     Effect.filterOrFail(ok, (a) => new Error(`condition not reached, last value ${JSON.stringify(a)}`)),
     Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.upTo("3 seconds")))
+  )
+
+/**
+ * Records the timers set for `ms` milliseconds while the scope is open; `pending` counts those
+ * neither fired nor cleared (Node marks both `_destroyed`).
+ */
+const watchTimers = (ms: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const made: Array<NodeJS.Timeout> = []
+      const original = globalThis.setTimeout
+      const watching = ((fn: () => void, delay?: number) => {
+        const timer = original(fn, delay)
+        if (delay === ms) made.push(timer)
+        return timer
+      }) as typeof setTimeout
+      globalThis.setTimeout = watching
+      return {
+        original,
+        made: () => made.length,
+        pending: () => made.filter((t) => !(t as unknown as { _destroyed: boolean })._destroyed).length
+      }
+    }),
+    ({ original }) => Effect.sync(() => (globalThis.setTimeout = original))
   )
 
 describe("FiberHttpServer (one fiber per request)", () => {
@@ -33,6 +58,132 @@ describe("FiberHttpServer (one fiber per request)", () => {
       expect(server.outcomes("/a")).toEqual({ replied: 2, deadline: 0, client: 0, shutdown: 0, failed: 0 })
       expect(server.outcomes("/none")).toEqual({ replied: 0, deadline: 0, client: 0, shutdown: 0, failed: 0 })
     }))))
+
+  it.live("a text reply is sent as it is, with its content type and length", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const page = "<p>caf\u00e9 & co</p>\n"
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        routes: [FiberHttpServer.get("/page", () => Effect.succeed(FiberHttpServer.text(page, "text/html; charset=utf-8", 202)))]
+      })
+      const r = yield* Effect.promise(() => RawHttp.once(server.port, RawHttp.get("/page")))
+      expect(r).toMatchObject({ _tag: "Reply", status: 202, body: page })
+      const head = r._tag === "Reply" ? r.head : ""
+      expect(head).toMatch(/\r\ncontent-type: text\/html; charset=utf-8\r\n/)
+      expect(head).toMatch(new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(page)}\\r\\n`))
+    }))))
+
+  it.live("spans: under a recording tracer each request gets its own span, ended with its exit; under the native tracer the route's span names every request fiber", () =>
+    Effect.gen(function*() {
+      const handler = () =>
+        Effect.map(Effect.orDie(Effect.currentSpan), (span) => FiberHttpServer.json({ span: span.name, parent: span.spanId }))
+      const routes = [FiberHttpServer.get("/s", handler)]
+      // a tracer that records: one span per request, each ended with the request's exit
+      const recorded: Array<{ name: string; kind: string; ended: boolean; exit: unknown }> = []
+      const native = Effect.tracer.pipe(Effect.runSync)
+      const recording = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          const span = native.span(name, parent, context, links, startTime, kind, options)
+          const entry = { name, kind, ended: false, exit: undefined as unknown }
+          recorded.push(entry)
+          return Object.assign(Object.create(span), {
+            end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
+              entry.ended = true
+              entry.exit = exit
+              span.end(endTime, exit)
+            }
+          })
+        },
+        context: (f) => f()
+      })
+      const ids = yield* Effect.scoped(Effect.gen(function*() {
+        const server = yield* FiberHttpServer.make({ port: 0, host: "127.0.0.1", routes })
+        const a = yield* reply(server.port, "/s")
+        const b = yield* reply(server.port, "/s")
+        return [a, b]
+      })).pipe(Effect.withTracer(recording))
+      expect(recorded.map((r) => [r.name, r.kind, r.ended])).toEqual([
+        ["http.server GET /s", "server", true],
+        ["http.server GET /s", "server", true]
+      ])
+      expect(recorded.every((r) => Exit.isExit(r.exit) && Exit.isSuccess(r.exit))).toBe(true)
+      const [a, b] = ids.map((r) => (r as { body: { span: string; parent: string } }).body)
+      expect(a!.span).toBe("http.server GET /s")
+      expect(a!.parent).not.toBe(b!.parent) // two spans
+      // the native tracer: one span for the route, the same for every request
+      const same = yield* Effect.scoped(Effect.gen(function*() {
+        const server = yield* FiberHttpServer.make({ port: 0, host: "127.0.0.1", routes })
+        return [yield* reply(server.port, "/s"), yield* reply(server.port, "/s")].map((r) =>
+          (r as { body: { span: string; parent: string } }).body
+        )
+      }))
+      expect(same[0]!.span).toBe("http.server GET /s")
+      expect(same[0]!.parent).toBe(same[1]!.parent)
+    }))
+
+  it.live("request.sleep waits; the deadline cuts it short, and no timer of a request outlives it (one, several at once, many in a row)", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length
+      const long = yield* watchTimers(60_000)
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        deadline: { after: "150 millis", reply: () => FiberHttpServer.json({ late: true }, 504) },
+        routes: [
+          FiberHttpServer.get("/one", (r) => Effect.as(r.sleep(Number(r.query.get("ms"))), FiberHttpServer.json({ slept: true }))),
+          FiberHttpServer.get("/two", (r) =>
+            Effect.as(Effect.all([r.sleep(5), r.sleep(60_000)], { concurrency: 2 }), FiberHttpServer.json({ slept: true }))),
+          FiberHttpServer.get("/loop", (r) =>
+            Effect.gen(function*() {
+              const before = timers()
+              for (let i = 0; i < 50; i++) yield* r.sleep(0)
+              return FiberHttpServer.json({ grew: timers() - before })
+            }))
+        ]
+      })
+      const start = Date.now()
+      expect(yield* reply(server.port, "/one?ms=20")).toEqual({ status: 200, body: { slept: true } })
+      expect(Date.now() - start).toBeGreaterThanOrEqual(19)
+      expect(yield* reply(server.port, "/one?ms=60000")).toEqual({ status: 504, body: { late: true } })
+      expect(yield* reply(server.port, "/two")).toEqual({ status: 504, body: { late: true } })
+      expect(yield* reply(server.port, "/loop")).toEqual({ status: 200, body: { grew: 0 } })
+      expect(server.outcomes("/one")).toMatchObject({ replied: 1, deadline: 1 })
+      expect(long.made()).toBe(2)
+      expect(long.pending()).toBe(0) // the two 60 s timers were cleared with their requests
+    }))))
+
+  it.live("request.sleep in a fiber that outlives its request is an ordinary sleep: it still wakes up, and is interruptible", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const replied = yield* Deferred.make<void>()
+      const woke = yield* Deferred.make<void>()
+      const left = yield* Deferred.make<Fiber.RuntimeFiber<void>>()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const server = yield* FiberHttpServer.make({
+          port: 0,
+          host: "127.0.0.1",
+          routes: [
+            FiberHttpServer.get("/bg", (r) =>
+              Effect.gen(function*() {
+                const later = Deferred.await(replied).pipe(Effect.zipRight(r.sleep(10)), Effect.zipRight(Deferred.succeed(woke, undefined)))
+                const stuck = Deferred.await(replied).pipe(Effect.zipRight(r.sleep(60_000)))
+                yield* Effect.forkDaemon(later)
+                yield* Deferred.succeed(left, yield* Effect.forkDaemon(stuck))
+                return FiberHttpServer.json({ ok: true })
+              }))
+          ]
+        })
+        expect(yield* reply(server.port, "/bg")).toEqual({ status: 200, body: { ok: true } })
+      }))
+      const long = yield* watchTimers(60_000)
+      yield* Deferred.succeed(replied, undefined)
+      yield* Deferred.await(woke).pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("never woke") }))
+      const stuck = yield* Deferred.await(left)
+      yield* eventually(Effect.sync(() => FiberProbe.probe(stuck)._tag), (tag) => tag === "Suspended")
+      expect([long.made(), long.pending()]).toEqual([1, 1])
+      yield* Fiber.interrupt(stuck)
+      expect(long.pending()).toBe(0) // its 60 s timer went with it
+    })))
 
   it.live("a defect is a 500 with a JSON error and is logged; so is a reply that is not JSON; the server goes on", () =>
     Effect.gen(function*() {

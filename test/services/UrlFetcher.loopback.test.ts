@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "../../src/vitest.js"
 import { Effect, Exit, Fiber, Option, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -164,4 +164,58 @@ describe("UrlFetcher over real loopback sockets: redirects, cancellation, files"
       const content = fs.readFileSync(path.join(dir, BodyFile.nameFor(big)))
       expect([content.length, content.every((b) => b === 98)]).toEqual([3 * 1024 * 1024, true])
     }).pipe(Effect.provide(UrlFetcher.layer)))
+})
+
+describe("UrlFetcher over real loopback sockets: connections reused across batches, cancel still at once", () => {
+  const drainAll = (out: Chan.RecvChan<FetchOutcome>) =>
+    Effect.gen(function*() {
+      const all: Array<FetchOutcome> = []
+      yield* Chan.forEach(out, (o) => Effect.sync(() => all.push(o)))
+      return all
+    })
+
+  it.scopedLive("sequential batches reuse the keep-alive connections of the batches before them", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      const batch = (n: number) =>
+        Effect.scoped(Effect.flatMap(
+          fetcher.fetch(Array.from({ length: 9 }, (_, i) => server.url(`/ok/${n}-${i}`)), { concurrency: 3, retries: 0 }),
+          drainAll
+        ))
+      const first = yield* LeakCheck.verifyNone(batch(1))
+      const opened = server.connections()
+      expect(first.filter((o) => o._tag === "Fetched")).toHaveLength(9)
+      expect(opened).toBeGreaterThan(0)
+      expect(opened).toBeLessThanOrEqual(3) // the batch's bound: at most one connection per request in flight
+      for (let n = 2; n <= 4; n++) {
+        const again = yield* LeakCheck.verifyNone(batch(n))
+        expect(again.filter((o) => o._tag === "Fetched")).toHaveLength(9)
+      }
+      expect(server.connections()).toBe(opened)
+    }).pipe(Effect.provide(UrlFetcher.layer)))
+
+  it.scopedLive("a batch on reused connections, cancelled with every request in flight, closes every socket at once", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const fetcher = yield* UrlFetcher.UrlFetcher
+      yield* Effect.scoped(Effect.flatMap(fetcher.fetch([1, 2, 3, 4].map((i) => server.url(`/ok/${i}`)), { concurrency: 4 }), drainAll))
+      const opened = server.connections()
+      yield* LeakCheck.verifyNone(Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        yield* fetcher.fetch([1, 2, 3, 4].map(() => server.url("/hang")), { concurrency: 4, timeout: "20 seconds" }).pipe(Scope.extend(scope))
+        yield* eventually(() => server.inFlight() === 4)
+        expect(server.connections()).toBe(opened) // the hanging requests went out on the kept connections
+        yield* Scope.close(scope, Exit.void)
+      }))
+      yield* eventually(() => server.inFlight() === 0 && server.openSockets() === 0 && server.aborted.filter((p) => p === "/hang").length === 4)
+      // and the fetcher goes on: the next batch opens fresh connections
+      const after = yield* Effect.scoped(Effect.flatMap(fetcher.fetch([server.url("/ok/5")]), drainAll))
+      expect(after.map((o) => o._tag)).toEqual(["Fetched"])
+    }).pipe(Effect.provide(UrlFetcher.layer)))
+})
+
+describe("this file's tests are leak-checked", () => {
+  it.effect("(sentinel) an Effect test here runs inside LeakCheck.verifyNone (leakproof/vitest's it)", () =>
+    Effect.map(LeakCheck.isChecked, (checked) => expect(checked).toBe(true)))
 })

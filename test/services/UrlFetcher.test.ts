@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, unchecked } from "../../src/vitest.js"
 import { Chunk, Effect, Exit, FastCheck as fc, Fiber, Option, Scope, Stream, TestClock, TestServices } from "effect"
 import * as Chan from "../../src/domain/Chan.js"
 import { FetchError, isTransient } from "../../src/domain/FetchOutcome.js"
@@ -22,7 +22,8 @@ const drain = (out: Chan.RecvChan<FetchOutcome>) =>
 describe("UrlFetcher.fetch: Kata 17's self-tests (virtual time)", () => {
   it.effect("forgotten sender: 50 fetchers, consume 1, cancel -> every producer interrupted, live fibers back to baseline", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.track((tracker) =>
+    // asserts on its own fibers (LeakCheck.track, settle): not checked a second time
+    return unchecked(LeakCheck.track((tracker) =>
       Effect.gen(function*() {
         const fetcher = yield* UrlFetcher
         const scope = yield* Scope.make()
@@ -39,23 +40,23 @@ describe("UrlFetcher.fetch: Kata 17's self-tests (virtual time)", () => {
         yield* tracker.settle()
         expect(fake.stats).toEqual({ started: 50, finished: 1, interrupted: 49 })
       })
-    ).pipe(Effect.provide(fake.layer))
+    ).pipe(Effect.provide(fake.layer)))
   })
 
   it.effect("cancellation before the first receive: nothing blocks trying to send", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const out = yield* Effect.scoped(fetcher.fetch([url("/ok/1"), url("/slow/50/2"), url("/never/3")]))
       // the owner left at once: the output is closed, whatever was delivered can still be drained
       const delivered = yield* drain(out)
       expect(delivered.length).toBeLessThanOrEqual(1)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("close discipline: cancelling from several places at once closes the output once, with no panic", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const scope = yield* Scope.make()
       const out = yield* fetcher.fetch(Array.from({ length: 20 }, (_, i) => url(`/never/${i}`)), { concurrency: 20 }).pipe(
@@ -68,12 +69,12 @@ describe("UrlFetcher.fetch: Kata 17's self-tests (virtual time)", () => {
       expect(exits.every((e) => Exit.isSuccess(e))).toBe(true)
       expect(yield* Chan.isClosed(out)).toBe(true)
       expect(fake.stats.interrupted).toBe(20)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("partial results: outcomes completed before cancel stay with the consumer", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const urls = [...Array.from({ length: 5 }, (_, i) => url(`/ok/${i}`)), ...Array.from({ length: 5 }, (_, i) => url(`/never/${i}`))]
       const out = yield* Effect.scoped(Effect.gen(function*() {
@@ -84,12 +85,12 @@ describe("UrlFetcher.fetch: Kata 17's self-tests (virtual time)", () => {
       }))
       const delivered = yield* drain(out)
       expect(delivered.map((o) => o.url).sort()).toEqual(urls.slice(0, 5).sort())
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("an overall deadline cancels what has not completed and still closes the output once", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const urls = Array.from({ length: 10 }, (_, i) => url(`/slow/100/${i}`))
       const delivered = yield* Effect.scoped(Effect.gen(function*() {
@@ -100,25 +101,25 @@ describe("UrlFetcher.fetch: Kata 17's self-tests (virtual time)", () => {
       }))
       expect(delivered).toHaveLength(4)
       expect(fake.stats.interrupted).toBe(2)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 })
 
 describe("UrlFetcher.get: typed errors, retries, timeouts (virtual time)", () => {
   it.effect("an invalid URL is a typed failure for that URL only; the others are fetched", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const outcomes = yield* Effect.scoped(Effect.flatMap(fetcher.fetch(["not a url", "ftp://x/y", url("/ok/1")]), drain))
       const byUrl = Object.fromEntries(outcomes.map((o) => [o.url, o._tag === "Fetched" ? "Fetched" : o.reason]))
       expect(byUrl).toEqual({ "not a url": "InvalidUrl", "ftp://x/y": "InvalidUrl", [url("/ok/1")]: "Fetched" })
       expect(fake.stats.started).toBe(1)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("a transient failure (503) is retried with backoff, 3 tries by default; a 4xx never", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const f503 = yield* Effect.fork(Effect.flip(fetcher.get(url("/status/503"))))
       yield* TestClock.adjust("10 seconds")
@@ -128,19 +129,19 @@ describe("UrlFetcher.get: typed errors, retries, timeouts (virtual time)", () =>
       const e404 = yield* Effect.flip(fetcher.get(url("/status/404")))
       expect(e404._tag === "FetchError" && e404.status === 404 && e404.attempts === 1).toBe(true)
       expect(fake.stats.started).toBe(4)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("the per-request timeout gives a Timeout error and interrupts the request", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const f = yield* Effect.fork(Effect.flip(fetcher.get(url("/never/1"), { timeout: "2 seconds", retries: 0 })))
       yield* TestClock.adjust("2 seconds")
       const e = yield* Fiber.join(f)
       expect(e._tag === "FetchError" && e.reason).toBe("Timeout")
       expect(fake.stats.interrupted).toBe(1)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("bad options are rejected before any request: concurrency 0, negative retries", () => {
@@ -159,14 +160,14 @@ describe("UrlFetcher.get: typed errors, retries, timeouts (virtual time)", () =>
 describe("UrlFetcher.stream", () => {
   it.effect("a Stream over the same engine: taking 2 outcomes then stopping interrupts the rest", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const urls = [url("/ok/1"), url("/ok/2"), ...Array.from({ length: 6 }, (_, i) => url(`/never/${i}`))]
       const taken = yield* Stream.runCollect(Stream.take(fetcher.stream(urls, { concurrency: 8 }), 2))
       expect(Chunk.toReadonlyArray(taken).map((o) => o.url).sort()).toEqual([url("/ok/1"), url("/ok/2")])
       yield* Effect.yieldNow()
       expect(fake.stats.interrupted).toBe(6)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect.prop(
@@ -181,7 +182,7 @@ describe("UrlFetcher.stream", () => {
       const urls = routes.map((r, i) =>
         r === "slow" ? url(`/slow/${(i % 5) * 10 + 10}/${i}`) : r === "status" ? url(`/status/${400 + (i % 3)}`) : url(`/${r}/${i}`)
       )
-      return LeakCheck.verifyNone(Effect.gen(function*() {
+      return Effect.gen(function*() {
         const fetcher = yield* UrlFetcher
         const got = yield* Effect.scoped(Effect.gen(function*() {
           const out = yield* fetcher.fetch(urls, { concurrency, retries: 0 })
@@ -205,7 +206,7 @@ describe("UrlFetcher.stream", () => {
         expect(fake.stats.finished).toBeLessThanOrEqual(fake.stats.started)
         // no completed result was lost before the cancel point: everything finished or was cancelled
         expect(fake.stats.finished + fake.stats.interrupted).toBe(fake.stats.started)
-      })).pipe(Effect.provide(fake.layer))
+      }).pipe(Effect.provide(fake.layer))
     },
     { fastCheck: { numRuns: 40 } }
   )
@@ -218,7 +219,7 @@ const withinLive = <A, E, R>(self: Effect.Effect<A, E, R>, ms: number) =>
 describe("regressions (issues 8.2, 9.2)", () => {
   it.effect("cancel never waits for a timeout: more URLs than the bound, none answering, 1 h timeout; leaving the scope returns with no clock adjustment", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const urls = [url("/ok/1"), ...Array.from({ length: 6 }, (_, i) => url(`/never/${i}`))]
       const run = Effect.scoped(Effect.gen(function*() {
@@ -228,12 +229,12 @@ describe("regressions (issues 8.2, 9.2)", () => {
       const first = yield* withinLive(run, 2_000)
       expect(Option.map(first, (o) => o.url)).toEqual(Option.some(url("/ok/1")))
       expect(fake.stats.finished + fake.stats.interrupted).toBe(fake.stats.started)
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect("a 302 with a malformed Location is that URL's typed failure; the other URLs are fetched", () => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const bad = url(`/location/302/${encodeURIComponent("http://[::1:bad")}`)
       const urls = [bad, url("/ok/1"), url("/slow/10/2")]
@@ -244,7 +245,7 @@ describe("regressions (issues 8.2, 9.2)", () => {
       expect(byUrl).toEqual({ [bad]: "InvalidRedirect", [url("/ok/1")]: "Fetched", [url("/slow/10/2")]: "Fetched" })
       const e = yield* Effect.flip(fetcher.get(bad, { retries: 0 }))
       expect(e._tag === "FetchError" && e.reason).toBe("InvalidRedirect")
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 
   it.effect.each([
@@ -252,11 +253,11 @@ describe("regressions (issues 8.2, 9.2)", () => {
     ["302 without Location", url("/location/302/none"), "HTTP 302"]
   ] as const)("%s is a Status failure named by its code, not 'after N redirects'", ([, target, detail]) => {
     const fake = FakeHttp.layer()
-    return LeakCheck.verifyNone(Effect.gen(function*() {
+    return Effect.gen(function*() {
       const fetcher = yield* UrlFetcher
       const e = yield* Effect.flip(fetcher.get(target, { retries: 0 }))
       expect(e._tag === "FetchError" && [e.reason, e.detail]).toEqual(["Status", detail])
-    })).pipe(Effect.provide(fake.layer))
+    }).pipe(Effect.provide(fake.layer))
   })
 })
 
@@ -273,4 +274,9 @@ describe("isTransient", () => {
   ])("status %d -> %s", (status, transient) => {
     expect(isTransient(new FetchError({ url: "u", reason: "Status", status, detail: "", attempts: 1 }))).toBe(transient)
   })
+})
+
+describe("this file's tests are leak-checked", () => {
+  it.effect("(sentinel) an Effect test here runs inside LeakCheck.verifyNone (leakproof/vitest's it)", () =>
+    Effect.map(LeakCheck.isChecked, (checked) => expect(checked).toBe(true)))
 })

@@ -5,6 +5,7 @@ import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import * as WorkServer from "../../src/services/WorkServer.js"
+import { awaitSuspended } from "../support/fibers.js"
 import * as RawHttp from "../support/RawHttp.js"
 
 interface Reply {
@@ -54,6 +55,38 @@ const heapAfterGc = (() => {
   }
 })()
 
+const voidElements = new Set(["meta", "link", "br", "hr", "img", "input"])
+
+/**
+ * What is wrong with `html` as markup (empty: nothing): every tag closed in order (void elements
+ * aside), text and attribute values free of a raw `<`, `>` or a `&` that starts no entity.
+ */
+const wellFormed = (html: string): Array<string> => {
+  const problems: Array<string> = []
+  const open: Array<string> = []
+  const text = (t: string, where: string) => {
+    if (/[<>]/.test(t)) problems.push(`raw < or > in ${where}: ${t.slice(0, 40)}`)
+    if (/&(?!(amp|lt|gt|quot|#\d+);)/.test(t)) problems.push(`bare & in ${where}: ${t.slice(0, 40)}`)
+  }
+  const tag = /<(\/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[a-zA-Z-]+(?:="[^"]*")?)*)\s*>|<!doctype html>/gi
+  let at = 0
+  for (const m of html.matchAll(tag)) {
+    text(html.slice(at, m.index), "text")
+    at = m.index + m[0].length
+    if (m[2] === undefined) continue // the doctype
+    const name = m[2].toLowerCase()
+    for (const [, value] of (m[3] ?? "").matchAll(/="([^"]*)"/g)) text(value!, `an attribute of <${name}>`)
+    if (/\S/.test((m[3] ?? "").replace(/\s+[a-zA-Z-]+(="[^"]*")?/g, ""))) problems.push(`bad attributes in <${name}>`)
+    if (m[1] === "/") {
+      const top = open.pop()
+      if (top !== name) problems.push(`</${name}> closes <${top ?? "nothing"}>`)
+    } else if (!voidElements.has(name)) open.push(name)
+  }
+  text(html.slice(at), "text")
+  if (open.length > 0) problems.push(`unclosed: ${open.join(", ")}`)
+  return problems
+}
+
 describe("WorkServer (seed 003's HTTP server leak, done right)", () => {
   it.live("bad requests get 400 with a clear JSON error", () =>
     LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
@@ -71,19 +104,104 @@ describe("WorkServer (seed 003's HTTP server leak, done right)", () => {
       expect(yield* get(`${base}/healthz`)).toEqual({ status: 200, body: { status: "ok" } })
     }))))
 
-  it.live("/debug/fibers lists the live fibers, a request parked in its work among them", () =>
+  it.live("/debug/fibers?format=flat lists every live fiber, a request parked in its work among them", () =>
     LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
       const server = yield* WorkServer.make({ port: 0, timeout: "2 seconds" })
       const base = `http://127.0.0.1:${server.port}`
-      const before = (yield* get(`${base}/debug/fibers`)).body as { count: number; fibers: Array<string> }
+      const before = (yield* get(`${base}/debug/fibers?format=flat`)).body as { count: number; fibers: Array<string> }
       const slow = yield* Effect.fork(get(`${base}/work?ms=1500`, 300))
       yield* eventually(server.stats, (s) => s.started === 1)
-      const during = (yield* get(`${base}/debug/fibers`)).body as { count: number; fibers: Array<string> }
+      const during = (yield* get(`${base}/debug/fibers?format=flat`)).body as { count: number; fibers: Array<string> }
       expect(during.count).toBeGreaterThan(before.count)
       expect(during.fibers.length).toBe(during.count)
       expect(during.fibers.some((f) => /^fiber #\d+ \[suspended.*\] in http\.server GET/.test(f))).toBe(true)
       expect((yield* Fiber.join(slow)).status).toBe("aborted")
     }))))
+
+  it.live("/debug/fibers groups the fibers: 10,000 leaked ones and 40 parked requests are one line each, as JSON, text and HTML", () =>
+    LeakCheck.verifyNone(Effect.gen(function*() {
+      const server = yield* WorkServer.make({ port: 0, timeout: "30 seconds" })
+      const send = (path: string, headers = "") =>
+        Effect.promise(() => RawHttp.once(server.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`)).pipe(
+          Effect.map((o) => {
+            if (o._tag !== "Reply") throw new Error(`no reply to ${path}: ${o._tag}`)
+            return { status: o.status, type: /\r\ncontent-type: ([^\r]*)/i.exec(o.head)?.[1], body: o.body }
+          })
+        )
+      // 40 requests parked in their work, and a planted leak of 10,000 fibers whose span name needs escaping
+      const conns = yield* Effect.promise(() => Promise.all(Array.from({ length: 40 }, () => RawHttp.open(server.port))))
+      yield* Effect.promise(() => Promise.all(conns.map((c) => c.send(RawHttp.get("/work?ms=20000")))))
+      const leakName = `leaked <script>alert("x")</script> & co`
+      const leaked: Array<Fiber.RuntimeFiber<never>> = []
+      yield* Effect.addFinalizer(() => Fiber.interruptAll(leaked))
+      for (let i = 0; i < 10_000; i++) leaked.push(yield* Effect.forkDaemon(Effect.never.pipe(Effect.withSpan(leakName))))
+      yield* awaitSuspended(leaked[9_999]!)
+      yield* eventually(server.stats, (s) => s.started === 40)
+
+      // programs get JSON: { total, groups }, biggest group first
+      const json = yield* send("/debug/fibers")
+      expect(json.type).toBe("application/json")
+      const dump = JSON.parse(json.body) as LeakCheck.FiberDump
+      expect(dump.groups[0]).toMatchObject({ count: 10_000, state: "suspended", spans: [leakName] })
+      expect(dump.groups[0]!.ids).toHaveLength(10)
+      const parked = dump.groups.filter((g) => g.spans.includes("http.server GET /work"))
+      expect(parked.map((g) => g.count)).toEqual([40])
+      expect(dump.total).toBe(dump.groups.reduce((n, g) => n + g.count, 0))
+      expect(dump.total).toBeGreaterThanOrEqual(10_041) // and the dump's own request, running
+
+      // a terminal gets pprof's debug=1 text: one line per group
+      for (const path of ["/debug/fibers?format=text", "/debug/fibers?debug=1"]) {
+        const text = yield* send(path)
+        expect(text.type).toBe("text/plain; charset=utf-8")
+        const lines = text.body.split("\n")
+        expect(lines[0]).toBe(`fibers: ${dump.total} fibers in ${dump.groups.length} groups`)
+        expect(lines.filter((l) => / x \[/.test(l) && l.includes("leaked"))).toEqual([`10000 x [suspended] in ${leakName}`])
+        expect(lines.filter((l) => l.includes("in http.server GET /work"))).toEqual([
+          expect.stringMatching(/^40 x \[suspended[^\]]*\] in http\.server GET \/work$/)
+        ])
+      }
+
+      // a browser gets a page it can read at a glance: well-formed, names escaped
+      const html = yield* send("/debug/fibers", "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n")
+      expect(html.type).toBe("text/html; charset=utf-8")
+      expect(wellFormed(html.body)).toEqual([])
+      expect(html.body).not.toContain("<script>")
+      const leakRow = `<td class="n">10000</td><td>suspended</td><td>leaked &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co</td>`
+      expect(html.body).toContain(`<tbody><tr>${leakRow}`) // the first row: the biggest group
+      expect(html.body).toMatch(/<td class="n">40<\/td><td>suspended[^<]*<\/td><td>http\.server GET \/work<\/td>/)
+      const asked = yield* send("/debug/fibers?format=html") // asked for by name, whatever the Accept header
+      expect(asked.type).toBe("text/html; charset=utf-8")
+      expect(asked.body).toContain(`<tbody><tr>${leakRow}`)
+
+      // one entry per fiber, still there when asked for
+      const flat = JSON.parse((yield* send("/debug/fibers?format=flat")).body) as { count: number; fibers: Array<string> }
+      expect(flat.fibers).toHaveLength(flat.count)
+      expect(flat.fibers.filter((f) => f.includes(leakName))).toHaveLength(10_000)
+      const flatText = yield* send("/debug/fibers?debug=2")
+      expect(flatText.type).toBe("text/plain; charset=utf-8")
+      expect(flatText.body.split("\n").filter((l) => /^fiber #\d+ \[suspended.*\] in http\.server GET \/work$/.test(l))).toHaveLength(40)
+
+      // a bad view is a 400 with a clear error
+      for (const [q, error] of [
+        ["format=xml", "format must be json, text, html or flat, got 'xml'"],
+        ["debug=3", "debug must be 1 (grouped) or 2 (one entry per fiber), got '3'"],
+        ["format=text&debug=1", "give either format or debug, not both"]
+      ] as const) {
+        expect(yield* send(`/debug/fibers?${q}`)).toEqual({ status: 400, type: "application/json", body: JSON.stringify({ error }) })
+      }
+
+      yield* Fiber.interruptAll(leaked)
+      conns.forEach((c) => c.destroy())
+      yield* eventually(server.stats, (s) => s.aborted === 40 && s.inFlight === 0)
+    }).pipe(Effect.scoped)), 60_000)
+
+  it("the HTML check used above catches what it must: unbalanced or unescaped markup", () => {
+    expect(wellFormed("<!doctype html>\n<html><head><meta charset=\"utf-8\"></head><body><p>a &amp; b</p></body></html>")).toEqual([])
+    expect(wellFormed("<table><tr><td>leaked <b>x</td></tr></table>")).not.toEqual([])
+    expect(wellFormed("<p>a & b</p>")).not.toEqual([])
+    expect(wellFormed("<p>a < b</p>")).not.toEqual([])
+    expect(wellFormed("<p title=\"a\"b\">x</p>")).not.toEqual([])
+  })
 
   it.live("a few hundred concurrent requests: every reply right, work interrupted, fibers and heap back to baseline", () =>
     LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {

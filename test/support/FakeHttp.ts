@@ -2,7 +2,9 @@
  * A deterministic undici-style dispatcher for virtual-time tests (a fake at the transport edge
  * only): the path says what the "server" does, every response is driven by a fiber on the test's
  * `Clock` (so `TestClock.adjust` moves it), and every request is counted as started, finished
- * (the server completed or failed it) or interrupted (the client aborted it first).
+ * (the server completed or failed it) or interrupted (the client aborted it first). With
+ * `layer(config, { pools: true })` it also gives each batch a pool of its own (`forBatch`) and
+ * counts what became of it (`stats.pools`).
  *
  *   /ok/:id            200 at once, body "ok :id"     /slow/:ms/:id     200 after :ms (virtual) ms
  *   /status/:code      that status, body "status"     /never/:id        never answers
@@ -30,6 +32,16 @@ export interface FakeHttpStats {
   readonly inFlight: () => number
   /** Paths requested, in order. */
   readonly paths: Array<string>
+  /** Batch pools (`forBatch`, with `layer(config, { pools: true })`): what became of them. */
+  readonly pools: PoolStats
+}
+
+export interface PoolStats {
+  created: number
+  released: number
+  destroyed: number
+  /** Pools handed back (`release`) while a request of theirs was still open: must stay 0. */
+  releasedBusy: number
 }
 
 type Handler = Required<Pick<Dispatcher.DispatchHandler, "onConnect" | "onHeaders" | "onData" | "onComplete" | "onError">>
@@ -42,141 +54,178 @@ export const makeStats = (): FakeHttpStats => {
   const stats = { started: 0, finished: 0, interrupted: 0 } as FakeHttpStats
   Object.defineProperty(stats, "inFlight", { value: () => stats.started - stats.finished - stats.interrupted })
   Object.defineProperty(stats, "paths", { value: [] })
+  Object.defineProperty(stats, "pools", { value: { created: 0, released: 0, destroyed: 0, releasedBusy: 0 } })
   return stats
 }
 
-/** The fake transport; responses run on `runtime` (the test's, with its `TestClock`). */
-export const make = (stats: FakeHttpStats, runtime: Runtime.Runtime<never>): Transport => {
+/**
+ * The fake transport; responses run on `runtime` (the test's, with its `TestClock`). With `pools`,
+ * it also offers `forBatch`: a pool per batch whose `destroy` fails every request of it still open
+ * (like undici's `Agent.destroy`) and whose `release` is counted, and flagged if a request of it is
+ * still open.
+ */
+export const make = (stats: FakeHttpStats, runtime: Runtime.Runtime<never>, pools = false): Transport => {
   const flaky = new Map<string, number>()
-  return {
-    dispatch: (options, h) => {
-      const handler = h as unknown as Handler
-      const path = options.path
-      if (path === "/throw") throw new Error("fake dispatch threw")
-      stats.started++
-      stats.paths.push(path)
-      const [, route, a, b] = path.split("/")
-      let state: "open" | "finished" | "aborted" = "open"
-      let fiber: Fiber.RuntimeFiber<void> | undefined
-      let resume: (() => void) | undefined
-      const finish = () => {
-        if (state === "open") {
-          state = "finished"
-          stats.finished++
-        }
+  const dispatch = (options: Dispatcher.DispatchOptions, h: Dispatcher.DispatchHandler, pool?: Set<() => void>): boolean => {
+    const handler = h as unknown as Handler
+    const path = options.path
+    if (path === "/throw") throw new Error("fake dispatch threw")
+    stats.started++
+    stats.paths.push(path)
+    const [, route, a, b] = path.split("/")
+    let state: "open" | "finished" | "aborted" = "open"
+    let fiber: Fiber.RuntimeFiber<void> | undefined
+    let resume: (() => void) | undefined
+    const finish = () => {
+      if (state === "open") {
+        state = "finished"
+        stats.finished++
+        pool?.delete(kill)
       }
-      const abort = (err?: Error) => {
-        if (state !== "open") return
-        state = "aborted"
-        stats.interrupted++
-        if (fiber !== undefined) Runtime.runFork(runtime)(Fiber.interrupt(fiber))
-        handler.onError(err ?? new Error("aborted"))
-      }
-      const live = () => state === "open"
-      /** Sends headers (and waits out a pause before each chunk). */
-      const respond = (status: number, headers: Record<string, string>, chunks: ReadonlyArray<Uint8Array>): Effect.Effect<void> =>
-        Effect.gen(function*() {
-          if (!live()) return
-          let paused = handler.onHeaders(status, raw(headers), () => resume?.(), "") === false
-          for (const chunk of chunks) {
-            if (paused) {
-              yield* Effect.async<void>((k) => {
-                resume = () => {
-                  resume = undefined
-                  k(Effect.void)
-                }
-              })
-            }
-            if (!live()) return
-            paused = handler.onData(Buffer.from(chunk)) === false
+    }
+    const abort = (err?: Error) => {
+      if (state !== "open") return
+      state = "aborted"
+      pool?.delete(kill)
+      stats.interrupted++
+      if (fiber !== undefined) Runtime.runFork(runtime)(Fiber.interrupt(fiber))
+      handler.onError(err ?? new Error("aborted"))
+    }
+    const kill = () => abort(new Error("pool destroyed"))
+    pool?.add(kill)
+    const live = () => state === "open"
+    /** Sends headers (and waits out a pause before each chunk). */
+    const respond = (status: number, headers: Record<string, string>, chunks: ReadonlyArray<Uint8Array>): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (!live()) return
+        let paused = handler.onHeaders(status, raw(headers), () => resume?.(), "") === false
+        for (const chunk of chunks) {
+          if (paused) {
+            yield* Effect.async<void>((k) => {
+              resume = () => {
+                resume = undefined
+                k(Effect.void)
+              }
+            })
           }
           if (!live()) return
-          finish()
-          handler.onComplete([])
-        })
-      const text = (s: string) => new TextEncoder().encode(s)
-      let script: Effect.Effect<void>
-      switch (route) {
-        case "ok":
-          script = respond(200, { "content-length": String(`ok ${a}`.length) }, [text(`ok ${a}`)])
-          break
-        case "slow":
-          script = Effect.zipRight(Effect.sleep(`${Number(a)} millis`), respond(200, {}, [text(`slow ${a}`)]))
-          break
-        case "status":
-          script = respond(Number(a), {}, [text("status")])
-          break
-        case "location":
-          script = respond(Number(a), b === "none" ? {} : { location: decodeURIComponent(b ?? "") }, [])
-          break
-        case "big": {
-          const total = Number(a)
-          const chunks: Array<Uint8Array> = []
-          for (let left = total; left > 0; left -= 16 * 1024) chunks.push(new Uint8Array(Math.min(left, 16 * 1024)).fill(97))
-          script = respond(200, {}, chunks)
-          break
+          paused = handler.onData(Buffer.from(chunk)) === false
         }
-        case "declared-status":
-          // a status with a declared length and no body (yet): `/declared-status/:code/:bytes`
-          script = Effect.sync(() => {
-            if (live()) handler.onHeaders(Number(a), raw({ "content-length": String(b) }), () => {}, "")
-          })
-          break
-        case "declared":
-          script = Effect.sync(() => {
-            if (live()) handler.onHeaders(200, raw({ "content-length": String(a) }), () => {}, "")
-          })
-          break
-        case "drip":
-          script = Effect.gen(function*() {
-            if (!live()) return
-            handler.onHeaders(200, [], () => {}, "")
-            while (live()) {
-              yield* Effect.sleep(`${Number(a)} millis`)
-              if (live()) handler.onData(Buffer.from("."))
-            }
-          })
-          break
-        case "reset":
-          script = Effect.sync(() => {
-            if (!live()) return
-            finish()
-            const e = new Error("read ECONNRESET") as Error & { code: string }
-            e.code = "ECONNRESET"
-            handler.onError(e)
-          })
-          break
-        case "flaky": {
-          const seen = flaky.get(a ?? "") ?? 0
-          flaky.set(a ?? "", seen + 1)
-          script = seen < Number(b) ? respond(503, {}, [text("try again")]) : respond(200, {}, [text(`ok ${a}`)])
-          break
-        }
-        case "hops": {
-          const n = Number(a)
-          script = n <= 0 ? respond(200, {}, [text(`hops ${b}`)]) : respond(302, { location: `/hops/${n - 1}/${b}` }, [])
-          break
-        }
-        default:
-          script = Effect.never
+        if (!live()) return
+        finish()
+        handler.onComplete([])
+      })
+    const text = (s: string) => new TextEncoder().encode(s)
+    let script: Effect.Effect<void>
+    switch (route) {
+      case "ok":
+        script = respond(200, { "content-length": String(`ok ${a}`.length) }, [text(`ok ${a}`)])
+        break
+      case "slow":
+        script = Effect.zipRight(Effect.sleep(`${Number(a)} millis`), respond(200, {}, [text(`slow ${a}`)]))
+        break
+      case "status":
+        script = respond(Number(a), {}, [text("status")])
+        break
+      case "location":
+        script = respond(Number(a), b === "none" ? {} : { location: decodeURIComponent(b ?? "") }, [])
+        break
+      case "big": {
+        const total = Number(a)
+        const chunks: Array<Uint8Array> = []
+        for (let left = total; left > 0; left -= 16 * 1024) chunks.push(new Uint8Array(Math.min(left, 16 * 1024)).fill(97))
+        script = respond(200, {}, chunks)
+        break
       }
-      handler.onConnect(abort)
-      if (state === "open") fiber = Runtime.runFork(runtime)(script)
-      return true
+      case "declared-status":
+        // a status with a declared length and no body (yet): `/declared-status/:code/:bytes`
+        script = Effect.sync(() => {
+          if (live()) handler.onHeaders(Number(a), raw({ "content-length": String(b) }), () => {}, "")
+        })
+        break
+      case "declared":
+        script = Effect.sync(() => {
+          if (live()) handler.onHeaders(200, raw({ "content-length": String(a) }), () => {}, "")
+        })
+        break
+      case "drip":
+        script = Effect.gen(function*() {
+          if (!live()) return
+          handler.onHeaders(200, [], () => {}, "")
+          while (live()) {
+            yield* Effect.sleep(`${Number(a)} millis`)
+            if (live()) handler.onData(Buffer.from("."))
+          }
+        })
+        break
+      case "reset":
+        script = Effect.sync(() => {
+          if (!live()) return
+          finish()
+          const e = new Error("read ECONNRESET") as Error & { code: string }
+          e.code = "ECONNRESET"
+          handler.onError(e)
+        })
+        break
+      case "flaky": {
+        const seen = flaky.get(a ?? "") ?? 0
+        flaky.set(a ?? "", seen + 1)
+        script = seen < Number(b) ? respond(503, {}, [text("try again")]) : respond(200, {}, [text(`ok ${a}`)])
+        break
+      }
+      case "hops": {
+        const n = Number(a)
+        script = n <= 0 ? respond(200, {}, [text(`hops ${b}`)]) : respond(302, { location: `/hops/${n - 1}/${b}` }, [])
+        break
+      }
+      default:
+        script = Effect.never
+    }
+    handler.onConnect(abort)
+    if (state === "open") {
+      fiber = Runtime.runFork(runtime)(script)
+      // aborted while the script ran synchronously (before `fiber` was known): stop it now
+      if ((state as string) === "aborted") Runtime.runFork(runtime)(Fiber.interrupt(fiber))
+    }
+    return true
+  }
+  if (!pools) return { dispatch: (options, h) => dispatch(options, h) }
+  return {
+    dispatch: (options, h) => dispatch(options, h),
+    forBatch: () => {
+      stats.pools.created++
+      const open = new Set<() => void>()
+      let owned = true
+      return {
+        dispatch: (options, h) => dispatch(options, h, open),
+        destroy: () => {
+          if (!owned) return
+          owned = false
+          stats.pools.destroyed++
+          for (const kill of [...open]) kill()
+        },
+        release: () => {
+          if (!owned) return
+          owned = false
+          stats.pools.released++
+          if (open.size > 0) stats.pools.releasedBusy++
+        }
+      }
     }
   }
 }
 
 /** The fake transport as a layer, built on the runtime of whoever provides it. */
-export const dispatcherLayer = (stats: FakeHttpStats): Layer.Layer<HttpDispatcher> =>
-  Layer.effect(HttpDispatcher, Effect.map(Effect.runtime<never>(), (rt) => make(stats, rt)))
+export const dispatcherLayer = (stats: FakeHttpStats, pools = false): Layer.Layer<HttpDispatcher> =>
+  Layer.effect(HttpDispatcher, Effect.map(Effect.runtime<never>(), (rt) => make(stats, rt, pools)))
 
 /** `UrlFetcher` over the fake transport, and the counters it updates. */
 export const layer = (
-  config: UrlFetcher.Config = {}
+  config: UrlFetcher.Config = {},
+  fake: { readonly pools?: boolean } = {}
 ): { readonly stats: FakeHttpStats; readonly layer: Layer.Layer<UrlFetcher.UrlFetcher> } => {
   const stats = makeStats()
-  return { stats, layer: UrlFetcher.layerWithoutDispatcher(config).pipe(Layer.provide(dispatcherLayer(stats))) }
+  return { stats, layer: UrlFetcher.layerWithoutDispatcher(config).pipe(Layer.provide(dispatcherLayer(stats, fake.pools ?? false))) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,6 +294,9 @@ const weirdHeaders: ReadonlyArray<unknown> = [
 ]
 const weirdChunks: ReadonlyArray<unknown> = [null, "text", 42, { length: -5 }, undefined, Buffer.alloc(0)]
 
+/** The span every fiber of the hostile transport runs in (its "server" side). */
+export const HOSTILE_SPAN = "FakeHttp.hostile"
+
 /** A transport that misbehaves per request: the request for path `/h/<i>` follows `plan[i]`. */
 export const hostile = (plan: ReadonlyArray<Misbehaviour>, stats: FakeHttpStats, runtime: Runtime.Runtime<never>): Transport => ({
   dispatch: (options, h) => {
@@ -274,7 +326,8 @@ export const hostile = (plan: ReadonlyArray<Misbehaviour>, stats: FakeHttpStats,
         f()
         stats.finished++
       })
-      Runtime.runFork(runtime)(m.delay > 0 ? Effect.delay(run, `${m.delay} millis`) : run)
+      // named, so a leak check can tell these (which may ignore an abort on purpose) from the engine's
+      Runtime.runFork(runtime)(Effect.withSpan(m.delay > 0 ? Effect.delay(run, `${m.delay} millis`) : run, HOSTILE_SPAN))
     }
     switch (m.kind) {
       case "throwSync":

@@ -29,6 +29,10 @@ export interface FaultServer {
   readonly received: Array<string>
   /** Requests being handled right now. */
   readonly inFlight: () => number
+  /** Connections accepted so far (a client that reuses keep-alive connections opens no more). */
+  readonly connections: () => number
+  /** Connections open right now. */
+  readonly openSockets: () => number
 }
 
 export const start: Effect.Effect<FaultServer, never, Scope.Scope> = Effect.acquireRelease(
@@ -37,6 +41,8 @@ export const start: Effect.Effect<FaultServer, never, Scope.Scope> = Effect.acqu
     const received: Array<string> = []
     const flaky = new Map<string, number>()
     let inFlight = 0
+    let connections = 0
+    let openSockets = 0
     const timers = new Set<NodeJS.Timeout>()
     const server = http.createServer((req, res) => {
       const u = new URL(req.url ?? "/", "http://x")
@@ -143,6 +149,11 @@ export const start: Effect.Effect<FaultServer, never, Scope.Scope> = Effect.acqu
           res.end("not found")
       }
     })
+    server.on("connection", (socket) => {
+      connections++
+      openSockets++
+      socket.on("close", () => openSockets--)
+    })
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as AddressInfo
       resume(Effect.succeed({
@@ -151,7 +162,9 @@ export const start: Effect.Effect<FaultServer, never, Scope.Scope> = Effect.acqu
           url: (p: string) => `http://127.0.0.1:${port}${p}`,
           aborted,
           received,
-          inFlight: () => inFlight
+          inFlight: () => inFlight,
+          connections: () => connections,
+          openSockets: () => openSockets
         }
       }))
     })
