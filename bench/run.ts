@@ -13,6 +13,7 @@ const benches: ReadonlyArray<string> = [
   "pool",
   "serve",
   "startup",
+  "cluster",
 ]
 
 const wanted = process.argv.slice(2)

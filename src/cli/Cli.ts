@@ -34,7 +34,8 @@ const entries: ReadonlyArray<{ readonly name: string; readonly load: () => Promi
     name: "demo",
     load: () => import("./DemoCommand.js").then((m): Loaded => ({ command: m.command, children: m.names }))
   },
-  { name: "serve", load: () => import("./ServeCommand.js").then((m): Loaded => ({ command: m.command })) }
+  { name: "serve", load: () => import("./ServeCommand.js").then((m): Loaded => ({ command: m.command })) },
+  { name: "runner", load: () => import("./RunnerCommand.js").then((m): Loaded => ({ command: m.command })) }
 ]
 
 // With no command: the main job on the embedded demo server.

@@ -17,6 +17,7 @@ import { first } from "../programs/first.js"
 import * as UrlFetcher from "../services/UrlFetcher.js"
 import * as Argv from "./Argv.js"
 import { badInput, CliExit, deadlineReached, failed } from "./CliExit.js"
+import * as ClusterFetch from "./ClusterFetch.js"
 import type { Format } from "./FetchOutput.js"
 import { endProgress, formatOutcome, printer, printSummary, resolveFormat, toJson } from "./FetchOutput.js"
 import * as InputLines from "./InputLines.js"
@@ -183,16 +184,19 @@ const output = Options.text("output").pipe(
   Options.optional
 )
 
-export const fetchCommand = Command.make("fetch", { ...common, take, output }, (c) =>
+export const fetchCommand = Command.make("fetch", { ...common, take, output, ...ClusterFetch.options }, (c) =>
   Effect.gen(function*() {
     const parsed = yield* parseOptions(c)
     const fmt = parsed.format
     const options: FetchOptionsInput = Option.isSome(c.output) ? { ...parsed.options, body: { dir: c.output.value } } : parsed.options
     const n = Option.getOrUndefined(c.take)
     if (n !== undefined && n < 1) return yield* badInput(`invalid --take: expected an integer >= 1, got ${n}`)
+    if (c.cluster && Option.isSome(c.output)) return yield* badInput("--output cannot be used with --cluster (bodies stay on the runners)")
     const { total, urls } = yield* urlSource(c)
     // With --take N the exit code speaks of the N results taken, not of the ones cancelled after.
-    return yield* batchExit(yield* streamBatch(urls, total, n === undefined ? options : { ...options, take: n }, fmt), options.deadline)
+    // With --cluster only the UrlFetcher changes: the runners fetch, this process prints.
+    const batch = streamBatch(urls, total, n === undefined ? options : { ...options, take: n }, fmt)
+    return yield* batchExit(yield* ClusterFetch.provide(c, batch), options.deadline)
   })).pipe(Command.withDescription("Fetch URLs concurrently; stream results as they complete, then a summary."))
 
 export const checkStatusCommand = Command.make(

@@ -58,11 +58,22 @@ const router = HttpRouter.empty.pipe(
 
 /**
  * Starts the server on 127.0.0.1 (port 0 picks a free one) for the lifetime of the current scope.
+ * `onRequest` sees each request's path and query as it arrives (the cluster demo counts URLs
+ * fetched twice with it).
  * @since 0.1.0
  */
-export const make = (port = 0): Effect.Effect<DemoServer, DemoServerError, Scope.Scope> =>
+export const make = (
+  port = 0,
+  options: { readonly onRequest?: (url: string) => void } = {}
+): Effect.Effect<DemoServer, DemoServerError, Scope.Scope> =>
   Effect.gen(function*() {
-    const server = yield* NodeHttpServer.make(() => Http.createServer(), { port, host: "127.0.0.1" }).pipe(
+    const create = () => {
+      const s = Http.createServer()
+      const onRequest = options.onRequest
+      if (onRequest !== undefined) s.on("request", (req: Http.IncomingMessage) => onRequest(req.url ?? "/"))
+      return s
+    }
+    const server = yield* NodeHttpServer.make(create, { port, host: "127.0.0.1" }).pipe(
       Effect.mapError((e) => new DemoServerError({ detail: String(e.cause) }))
     )
     yield* server.serve(router)

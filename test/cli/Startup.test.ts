@@ -29,7 +29,11 @@ describe("start-up: each command loads only its own module", () => {
     expect(chunksLoadedBy(["fetch", "--help"])).toEqual(["FetchCommand"])
   })
 
+  it("runner --help: only RunnerCommand; the cluster stack (ClusterStack, FetchRunner) only when a runner starts", () => {
+    expect(chunksLoadedBy(["runner", "--help"])).toEqual(["RunnerCommand"])
+  })
+
   it("the root's --help lists every command, so it loads them all", () => {
-    expect([...chunksLoadedBy(["--help"])].sort()).toEqual(["DemoCommand", "FetchCommand", "ServeCommand", "SquaresCommand"])
+    expect([...chunksLoadedBy(["--help"])].sort()).toEqual(["DemoCommand", "FetchCommand", "RunnerCommand", "ServeCommand", "SquaresCommand"])
   })
 })

@@ -1,0 +1,85 @@
+/**
+ * `leakproof fetch --cluster [--db URL] [--job NAME] [--batch-size N] [--batches N] ...`: the same
+ * fetch job, run by cluster runners instead of this process. Only the `UrlFetcher` changes (it is
+ * the cluster-backed one), so the output, the summary, the exit codes, `--take` and Ctrl-C are
+ * the local command's.
+ *
+ * This module is loaded with the CLI and stays light: the cluster stack is imported only when
+ * `--cluster` is given.
+ */
+import { Options } from "@effect/cli"
+import { Config, Effect, Layer, Option } from "effect"
+import { badInput, CliExit } from "./CliExit.js"
+
+/** The options `fetch` takes for the cluster. */
+export const options = {
+  cluster: Options.boolean("cluster").pipe(
+    Options.withDescription("run the job on cluster runners ('leakproof runner') through PostgreSQL")
+  ),
+  db: Options.text("db").pipe(
+    Options.withDescription("with --cluster: the PostgreSQL URL (default: $LEAKPROOF_DB)"),
+    Options.optional
+  ),
+  job: Options.text("job").pipe(
+    Options.withDescription("with --cluster: the job's name; the same name gets stored results (default: a hash of URLs and options)"),
+    Options.optional
+  ),
+  batchSize: Options.integer("batch-size").pipe(
+    Options.withDescription("with --cluster: URLs per message to a runner"),
+    Options.withDefault(500)
+  ),
+  batches: Options.integer("batches").pipe(
+    Options.withDescription("with --cluster: messages in flight at once (each runs --concurrency requests)"),
+    Options.withDefault(4)
+  )
+}
+
+/** Parsed cluster options. */
+export interface Args {
+  readonly cluster: boolean
+  readonly db: Option.Option<string>
+  readonly job: Option.Option<string>
+  readonly batchSize: number
+  readonly batches: number
+}
+
+const positive = (flag: string, n: number) =>
+  Number.isSafeInteger(n) && n >= 1 ? Effect.void : Effect.fail(badInput(`invalid --${flag}: expected an integer >= 1, got ${n}`))
+
+/**
+ * Runs `effect` with the cluster-backed `UrlFetcher` when `--cluster` is given, as it is otherwise.
+ * No database (no `--db`, no `LEAKPROOF_DB`, or it cannot be reached): one line, exit code 2.
+ * The database lost mid-run: one line, exit code 1.
+ */
+export const provide = <A, E, R>(args: Args, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CliExit, R> =>
+  Effect.gen(function*() {
+    if (!args.cluster) {
+      const stray = Option.isSome(args.db) ? "--db" : Option.isSome(args.job) ? "--job" : undefined
+      if (stray !== undefined) return yield* badInput(`${stray} needs --cluster`)
+      return yield* effect
+    }
+    yield* positive("batch-size", args.batchSize)
+    yield* positive("batches", args.batches)
+    const job = Option.getOrUndefined(args.job)
+    if (job !== undefined && (job.trim() === "" || job.length > 120)) {
+      return yield* badInput(`invalid --job: expected 1 to 120 characters, got '${job}'`)
+    }
+    const fromEnv = yield* Effect.orDie(Config.option(Config.string("LEAKPROOF_DB")))
+    const [ClusterStack, FetchClusterClient] = yield* Effect.promise(() =>
+      Promise.all([import("../services/ClusterStack.js"), import("../services/FetchClusterClient.js")])
+    )
+    const db = yield* ClusterStack.checkUrl(Option.getOrUndefined(Option.orElse(args.db, () => fromEnv))).pipe(
+      Effect.mapError((e) => badInput(e.message))
+    )
+    const layer = FetchClusterClient.layer(db, { job, batchSize: args.batchSize, batches: args.batches }).pipe(
+      Layer.mapError((e) => badInput(e.message))
+    )
+    return yield* effect.pipe(
+      Effect.provide(layer),
+      Effect.catchSomeDefect((d) =>
+        d instanceof FetchClusterClient.ClusterUnavailable
+          ? Option.some(Effect.fail(new CliExit({ code: 1, message: d.message })))
+          : Option.none()
+      )
+    )
+  })
