@@ -144,19 +144,20 @@ const streamBatch = (
     yield* printSummary(result.summary, fmt)
     // URLs without an outcome are cancelled by the deadline here; any other gap already died in
     // fetchUrls (an engine that loses outcomes is an internal error, never exit 0).
-    return { summary: result.summary, unfinished: result.deadline ? result.summary.cancelled : 0 }
+    return { summary: result.summary, unfinished: result.deadline ? result.summary.cancelled : 0, cut: result.deadline }
   })
 
 /**
- * Exit code of a batch: 124 if the deadline cut it short, 1 if a result failed, else 0. URLs left
- * without an outcome though nothing stopped the batch on purpose (no `--take`, no error limit, no
- * deadline) mean the engine lost them: an internal error, never 0.
+ * Exit code of a batch: 124 if the deadline cut it short (URLs cancelled in flight, or `cut`: input
+ * left unread, as from a stdin still open), 1 if a result failed, else 0. URLs left without an
+ * outcome though nothing stopped the batch on purpose (no `--take`, no error limit, no deadline)
+ * mean the engine lost them: an internal error, never 0.
  */
 const batchExit = (
-  r: { readonly summary: { readonly failed: number }; readonly unfinished: number },
+  r: { readonly summary: { readonly failed: number }; readonly unfinished: number; readonly cut?: boolean },
   deadline: Duration.DurationInput | undefined
 ) =>
-  r.unfinished > 0 && deadline !== undefined
+  (r.unfinished > 0 || r.cut === true) && deadline !== undefined
     ? Effect.fail(deadlineReached())
     : r.unfinished > 0
     ? Effect.die(new Error(`${r.unfinished} URL(s) ended without an outcome`))
