@@ -123,6 +123,11 @@ describe("the CLI reads stdin as a stream (spawned)", () => {
       expect(r.stdout).toContain(server.url("/ok/1"))
       expect(r.stderr).toContain("summary: 1 URLs: 1 succeeded")
     })
+    it.each(["fetch-all", "first", "check-status"])("%s --deadline: the deadline covers reading the list: exit 124", async (command) => {
+      const r = await runCli([command, "--deadline", "500ms", "--file", "-"], { ...open, stdin: `${server.url("/ok/1")}\n` })
+      expect([r.signal, r.code]).toEqual([null, 124])
+      expect(r.stderr).toBe(`leakproof: ${command}: deadline reached while reading --file -\n`)
+    })
     it("fetch --take 1: exit 0 once the first outcome is in", async () => {
       const r = await runCli(["fetch", "--take", "1", "--file", "-"], { ...open, stdin: `${server.url("/ok/1")}\n` })
       expect([r.signal, r.code]).toEqual([null, 0])
