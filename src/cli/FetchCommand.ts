@@ -3,8 +3,7 @@
  * command: the demo server). Each handler parses, calls one program, prints.
  */
 import { Args, Command, Options } from "@effect/cli"
-import type { Duration } from "effect"
-import { Chunk, Console, Effect, Either, Layer, Option, Stream } from "effect"
+import { Chunk, Clock, Console, Duration, Effect, Either, Layer, Option, Stream } from "effect"
 import * as DurationArg from "../domain/DurationArg.js"
 import type { FetchOptionsInput, FetchOutcome, InvalidFetchOptions } from "../domain/FetchOutcome.js"
 import { makeOptions, summarize, SummaryBuilder } from "../domain/FetchOutcome.js"
@@ -82,12 +81,28 @@ const readUrls = (path: string): Effect.Effect<ReadonlyArray<string>, CliExit> =
 const noUrls = () => badInput("no URLs: give them as arguments or with --file")
 
 /** Turns the parsed command line into URLs and validated fetch options (bad input: exit 2). */
-const parseCommon = (c: Common) =>
+/**
+ * The options and every URL, for the commands that need the whole list before they start. The
+ * `--deadline` covers the reading too (a stdin that stays open must not hold the job past it), and
+ * what is left of it goes to the job.
+ */
+const parseCommon = (c: Common, command: string) =>
   Effect.gen(function*() {
-    const fromFile = Option.isSome(c.file) ? yield* readUrls(c.file.value) : []
+    const parsed = yield* parseOptions(c)
+    const deadline = parsed.options.deadline
+    const started = yield* Clock.currentTimeMillis
+    const reading = () => deadlineReached(`${command}: deadline reached while reading --file ${Option.getOrElse(c.file, () => "")}`)
+    let fromFile: ReadonlyArray<string> = []
+    if (Option.isSome(c.file)) {
+      const read = readUrls(c.file.value)
+      fromFile = deadline === undefined ? yield* read : yield* Effect.timeoutFail(read, { duration: deadline, onTimeout: reading })
+    }
     const urls = [...(yield* Argv.Positionals), ...fromFile]
     if (urls.length === 0) return yield* noUrls()
-    return { urls, ...(yield* parseOptions(c)) }
+    if (deadline === undefined) return { urls, ...parsed }
+    const left = Duration.toMillis(deadline) - ((yield* Clock.currentTimeMillis) - started)
+    if (left <= 0) return yield* reading()
+    return { urls, format: parsed.format, options: { ...parsed.options, deadline: Duration.millis(left) } }
   })
 
 /**
@@ -144,19 +159,20 @@ const streamBatch = (
     yield* printSummary(result.summary, fmt)
     // URLs without an outcome are cancelled by the deadline here; any other gap already died in
     // fetchUrls (an engine that loses outcomes is an internal error, never exit 0).
-    return { summary: result.summary, unfinished: result.deadline ? result.summary.cancelled : 0 }
+    return { summary: result.summary, unfinished: result.deadline ? result.summary.cancelled : 0, cut: result.deadline }
   })
 
 /**
- * Exit code of a batch: 124 if the deadline cut it short, 1 if a result failed, else 0. URLs left
- * without an outcome though nothing stopped the batch on purpose (no `--take`, no error limit, no
- * deadline) mean the engine lost them: an internal error, never 0.
+ * Exit code of a batch: 124 if the deadline cut it short (URLs cancelled in flight, or `cut`: input
+ * left unread, as from a stdin still open), 1 if a result failed, else 0. URLs left without an
+ * outcome though nothing stopped the batch on purpose (no `--take`, no error limit, no deadline)
+ * mean the engine lost them: an internal error, never 0.
  */
 const batchExit = (
-  r: { readonly summary: { readonly failed: number }; readonly unfinished: number },
+  r: { readonly summary: { readonly failed: number }; readonly unfinished: number; readonly cut?: boolean },
   deadline: Duration.DurationInput | undefined
 ) =>
-  r.unfinished > 0 && deadline !== undefined
+  (r.unfinished > 0 || r.cut === true) && deadline !== undefined
     ? Effect.fail(deadlineReached())
     : r.unfinished > 0
     ? Effect.die(new Error(`${r.unfinished} URL(s) ended without an outcome`))
@@ -207,7 +223,7 @@ export const checkStatusCommand = Command.make(
   },
   (c) =>
     Effect.gen(function*() {
-      const { format: fmt, options, urls } = yield* parseCommon(c)
+      const { format: fmt, options, urls } = yield* parseCommon(c, "check-status")
       if (c.maxErrors < 1) return yield* badInput(`invalid --max-errors: expected an integer >= 1, got ${c.maxErrors}`)
       const delivered: Array<FetchOutcome> = []
       const print = printer(urls.length, fmt)
@@ -228,7 +244,7 @@ export const checkStatusCommand = Command.make(
 
 export const fetchAllCommand = Command.make("fetch-all", common, (c) =>
   Effect.gen(function*() {
-    const { format: fmt, options, urls } = yield* parseCommon(c)
+    const { format: fmt, options, urls } = yield* parseCommon(c, "fetch-all")
     const fetcher = yield* UrlFetcher.UrlFetcher
     const done: Array<FetchOutcome> = []
     const sources = urls.map((u) => Effect.tap(fetcher.get(u, options), (f) => Effect.sync(() => done.push(f))))
@@ -257,7 +273,7 @@ export const fetchAllCommand = Command.make("fetch-all", common, (c) =>
 
 export const firstCommand = Command.make("first", common, (c) =>
   Effect.gen(function*() {
-    const { format: fmt, options, urls } = yield* parseCommon(c)
+    const { format: fmt, options, urls } = yield* parseCommon(c, "first")
     const timed = yield* withDeadline(Effect.either(first(urls, options)), options.deadline)
     if (Option.isNone(timed)) return yield* deadlineReached(`first: deadline reached before any of ${urls.length} succeeded`)
     const result = timed.value

@@ -5,12 +5,15 @@
  * UTF-8 is decoded with `TextDecoder`'s streaming mode, so a character whose bytes are split
  * across two chunks (a 64 KiB pipe read, a file read) is decoded once, whole. Input that is not
  * UTF-8, or a file that cannot be read, is bad input: one line, exit code 2 (`CliExit`).
- * Interrupting the stream (the consumer stops early, Ctrl-C) closes the file.
+ * Interrupting the stream (the consumer stops early, Ctrl-C, a deadline) ends it at once, even
+ * while a read is pending on an input that stays open (stdin nobody writes to): the file is closed
+ * when that read returns (see `AsyncIterableStream`).
  *
  * @since 0.1.0
  */
 import { Stream } from "effect"
 import * as fs from "node:fs"
+import * as AsyncIterableStream from "../domain/AsyncIterableStream.js"
 import { badInput, type CliExit } from "./CliExit.js"
 
 /**
@@ -67,7 +70,7 @@ export const fromChunks = (
   source: string,
   split: Split = "lines"
 ): Stream.Stream<string, CliExit> =>
-  Stream.fromAsyncIterable(scan(chunks, split), (e) => badInput(`${source}: ${describe(e)}`)).pipe(
+  AsyncIterableStream.fromAsyncIterable(scan(chunks, split), (e) => badInput(`${source}: ${describe(e)}`)).pipe(
     Stream.flattenIterables
   )
 

@@ -56,11 +56,18 @@ const counting = <E, R>(urls: UrlSource<E, R>, onPull: (n: number) => void): Url
   }
   if (Symbol.asyncIterator in urls) {
     const iterable = urls as AsyncIterable<string>
+    // Not an async generator: its `return()` would wait for a pending `next()` of the source,
+    // and a source that stalls would never be told to stop (see AsyncIterableStream).
     return {
-      async *[Symbol.asyncIterator]() {
-        for await (const url of iterable) {
-          onPull(1)
-          yield url
+      [Symbol.asyncIterator]() {
+        const source = iterable[Symbol.asyncIterator]()
+        return {
+          next: () =>
+            source.next().then((r) => {
+              if (r.done !== true) onPull(1)
+              return r
+            }),
+          return: (value?: unknown) => source.return?.(value) ?? Promise.resolve({ done: true, value: undefined })
         }
       }
     }

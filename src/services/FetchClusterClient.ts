@@ -31,6 +31,7 @@ import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import type * as Sharding from "@effect/cluster/Sharding"
 import { Cause, Chunk, Clock, Console, Context, Data, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Schedule, Scope, Stream, Take } from "effect"
 import { createHash, randomUUID } from "node:crypto"
+import * as AsyncIterableStream from "../domain/AsyncIterableStream.js"
 import * as Chan from "../domain/Chan.js"
 import type { BatchReply } from "../domain/FetchBatch.js"
 import { entityId, FetchBatch, fromWire, InvalidBatch, toWireOptions } from "../domain/FetchBatch.js"
@@ -103,33 +104,6 @@ const retrySchedule = Schedule.exponential("200 millis").pipe(
 )
 
 /**
- * An `AsyncIterable` as a `Stream` whose finalizer tells the iterator to stop (`return()`) but does
- * not wait for it. `Stream.fromAsyncIterable` awaits `return()`, and an async generator queues
- * `return()` behind a `next()` still pending: a source that stalls (stdin nobody writes to) would
- * hold the job open forever after its deadline, `--take` or Ctrl-C. Like closing a Go reader's
- * context: the reader is abandoned, not joined. A `next()` that rejects dies (a source bug).
- */
-const fromAsyncIterable = (iterable: AsyncIterable<string>): Stream.Stream<string> =>
-  Stream.unwrapScoped(Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() => iterable[Symbol.asyncIterator]()),
-      (iterator) =>
-        Effect.sync(() => {
-          if (iterator.return === undefined) return
-          // Not awaited; a rejection there has no one left to tell.
-          Promise.resolve().then(() => iterator.return!()).catch(() => {})
-        })
-    ),
-    (iterator) =>
-      Stream.repeatEffectOption(
-        Effect.flatMap(
-          Effect.promise(() => iterator.next()),
-          (r) => r.done === true ? Effect.fail(Option.none()) : Effect.succeed(r.value)
-        )
-      )
-  ))
-
-/**
  * `source` read by a fiber of its own, through a one-chunk queue, so that ending the job never
  * waits for the source's finalizer: that fiber is told to stop and abandoned, not joined (the
  * local engine treats its feeder the same way). A reader parked on an input that stays open (the
@@ -149,7 +123,7 @@ const toStream = <E, R>(urls: UrlSource<E, R>): Stream.Stream<string, E, R> =>
     ? urls as Stream.Stream<string, E, R>
     : Symbol.iterator in urls
     ? Stream.fromIterable(urls as Iterable<string>)
-    : fromAsyncIterable(urls as AsyncIterable<string>)
+    : Stream.orDie(AsyncIterableStream.fromAsyncIterable(urls as AsyncIterable<string>, (e) => e))
 
 const validate = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOptions, InvalidFetchOptions> =>
   Effect.flatMap(makeOptions(partial), (o) =>

@@ -38,12 +38,11 @@
  *
  * @since 0.1.0
  */
-import { Fiber } from "effect"
-import { Clock } from "effect"
-import { Cause, Context, Duration, Effect, Exit, FiberId, FiberRef, Random, Runtime, Stream } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, FiberId, FiberRef, Random, Runtime, Stream } from "effect"
 import type * as MetricLabel from "effect/MetricLabel"
 import type * as Scope from "effect/Scope"
 import type { Dispatcher } from "undici"
+import * as AsyncIterableStream from "../domain/AsyncIterableStream.js"
 import { BodyFile } from "./BodyFile.js"
 import type { FetchErrorReason, FetchOptions, FetchOutcome } from "../domain/FetchOutcome.js"
 import { Fetched, FetchError, isTransient } from "../domain/FetchOutcome.js"
@@ -925,9 +924,11 @@ export const run = <E, R>(
     if (sync !== undefined) return Effect.onExit(drive(b, emit, sync), () => stop(b)) as Effect.Effect<BatchReport, E, R>
     const stream = isStream(source)
       ? (source as Stream.Stream<string, E, R>)
-      : Stream.orDie(Stream.fromAsyncIterable(source as AsyncIterable<string>, (e) => e))
+      : Stream.orDie(AsyncIterableStream.fromAsyncIterable(source as AsyncIterable<string>, (e) => e))
+    // A daemon, not a child: a fiber's exit awaits its children, and the feeder may sit in its
+    // source's finalizer (an input that stalls) long after the batch has ended (see `stop`).
     const started = Effect.uninterruptibleMask((restore) =>
-      Effect.map(Effect.fork(restore(feed(b, stream))), (fiber) => {
+      Effect.map(Effect.forkDaemon(restore(feed(b, stream))), (fiber) => {
         b.feeder = fiber
       })
     )

@@ -113,6 +113,38 @@ describe("the CLI reads stdin as a stream (spawned)", () => {
     expect(r.code).toBe(0)
   })
 
+  // stdin left open by a writer that went quiet: nothing may wait for the next read. Each child
+  // must exit by itself with its code; runCli's hard limit (SIGKILL) would show as a signal.
+  describe("stdin that stays open", () => {
+    const open = { stdinOpen: true, timeoutMs: 10_000 } as const
+    it("fetch --deadline: exit 124 at the deadline, with the outcomes so far", async () => {
+      const r = await runCli(["fetch", "--deadline", "500ms", "--file", "-"], { ...open, stdin: `${server.url("/ok/1")}\n` })
+      expect([r.signal, r.code]).toEqual([null, 124])
+      expect(r.stdout).toContain(server.url("/ok/1"))
+      expect(r.stderr).toContain("summary: 1 URLs: 1 succeeded")
+    })
+    it.each(["fetch-all", "first", "check-status"])("%s --deadline: the deadline covers reading the list: exit 124", async (command) => {
+      const r = await runCli([command, "--deadline", "500ms", "--file", "-"], { ...open, stdin: `${server.url("/ok/1")}\n` })
+      expect([r.signal, r.code]).toEqual([null, 124])
+      expect(r.stderr).toBe(`leakproof: ${command}: deadline reached while reading --file -\n`)
+    })
+    it("fetch --take 1: exit 0 once the first outcome is in", async () => {
+      const r = await runCli(["fetch", "--take", "1", "--file", "-"], { ...open, stdin: `${server.url("/ok/1")}\n` })
+      expect([r.signal, r.code]).toEqual([null, 0])
+      expect(r.stdout).toContain(server.url("/ok/1"))
+    })
+    it("fetch, Ctrl-C: exit 130 with the outcomes so far and the summary", async () => {
+      const r = await runCli(["fetch", "--file", "-"], {
+        ...open,
+        stdin: `${server.url("/ok/1")}\n`,
+        signal: { name: "SIGINT", when: (out) => out.includes("\n") }
+      })
+      expect([r.signal, r.code]).toEqual([null, 130])
+      expect(r.stdout).toContain(server.url("/ok/1"))
+      expect(r.stderr).toContain("summary: 1 URLs: 1 succeeded")
+    })
+  })
+
   it("squares < file: numbers across the 64 KiB read boundary are read whole", async () => {
     const nums = Array.from({ length: 20_000 }, (_, i) => i % 1000)
     const file = path.join(dir, "nums.txt")

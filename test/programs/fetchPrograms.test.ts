@@ -252,6 +252,65 @@ describe("fetchUrls: flat memory, lazy sources, nothing unaccounted for", () => 
     }).pipe(Effect.provide(fake.layer))
   })
 
+  // A lazy source that stalls: an AsyncIterable whose `next()` never settles (stdin that nobody
+  // writes to and nobody closes). Whatever ends the batch must not wait for the source: an
+  // AsyncIterable's `return()` cannot run while its `next()` is pending, and a feeder that is a
+  // child of the batch is awaited when the batch exits.
+  const stalling = (urls: ReadonlyArray<string>, onReturn: () => void = () => {}): AsyncIterable<string> => ({
+    [Symbol.asyncIterator]() {
+      let i = 0
+      return {
+        next: () => i < urls.length ? Promise.resolve({ done: false, value: urls[i++]! }) : new Promise<never>(() => {}),
+        return: () => {
+          onReturn()
+          return Promise.resolve({ done: true, value: undefined })
+        }
+      }
+    }
+  })
+  /** The fiber's exit after a bounded number of event-loop turns (undefined: still running). */
+  const settled = <A, E>(f: Fiber.RuntimeFiber<A, E>) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 50 && f.unsafePoll() === null; i++) yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
+      return f.unsafePoll() ?? undefined
+    })
+
+  it.effect("a source that stalls: the deadline ends the batch with what it had, and the source is told to stop", () => {
+    const fake = FakeHttp.layer()
+    return Effect.gen(function*() {
+      let returned = 0
+      const f = yield* Effect.fork(fetchUrls(stalling([url("/ok/1"), url("/ok/2")], () => returned++), { deadline: "100 millis" }))
+      yield* TestClock.adjust("100 millis")
+      const exit = yield* settled(f)
+      if (exit === undefined) yield* Fiber.interruptFork(f)
+      expect(exit && Exit.isSuccess(exit) && exit.value).toMatchObject({ deadline: true, stoppedEarly: true, summary: { total: 2, succeeded: 2 } })
+      expect(returned).toBe(1)
+    }).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect("a source that stalls: take ends the batch at once", () => {
+    const fake = FakeHttp.layer()
+    return Effect.gen(function*() {
+      const f = yield* Effect.fork(fetchUrls(stalling([url("/ok/1"), url("/ok/2")]), { take: 2 }))
+      const exit = yield* settled(f)
+      if (exit === undefined) yield* Fiber.interruptFork(f)
+      expect(exit && Exit.isSuccess(exit) && exit.value).toMatchObject({ stoppedEarly: false, summary: { total: 2, succeeded: 2 } })
+    }).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect("a source that stalls: interrupting the batch (Ctrl-C) ends it at once", () => {
+    const fake = FakeHttp.layer()
+    return Effect.gen(function*() {
+      let seen = 0
+      const f = yield* Effect.fork(fetchUrls(stalling([url("/ok/1")]), { onOutcome: () => Effect.sync(() => seen++) }))
+      for (let i = 0; i < 50 && seen === 0; i++) yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
+      expect(seen).toBe(1)
+      const interrupted = yield* Effect.fork(Fiber.interrupt(f))
+      const exit = yield* settled(interrupted)
+      expect(exit !== undefined && Exit.isSuccess(exit) && Exit.isInterrupted(exit.value)).toBe(true)
+    }).pipe(Effect.provide(fake.layer))
+  })
+
   it.effect("an engine that closes its output with URLs unaccounted for is a defect, never a quiet success", () => {
     // A broken fetcher: it delivers one outcome of two and closes, reporting a normal end.
     const broken = Layer.succeed(UrlFetcher, UrlFetcher.make({

@@ -35,6 +35,8 @@ export interface RunCliOptions {
   readonly signalOn?: { readonly name: NodeJS.Signals; readonly ready: Promise<unknown> }
   /** Send this signal once `when` matches the stderr seen so far. */
   readonly stderrSignal?: { readonly name: NodeJS.Signals; readonly when: (stderr: string) => boolean }
+  /** Write `stdin` and keep the pipe open until the child exits (a writer that went quiet). */
+  readonly stdinOpen?: boolean
 }
 
 export const runCli = (args: ReadonlyArray<string>, options: RunCliOptions = {}): Promise<CliResult> =>
@@ -99,6 +101,7 @@ export const runCli = (args: ReadonlyArray<string>, options: RunCliOptions = {})
     })
     if (child.stdin !== null) {
       child.stdin.on("error", () => {}) // the child may exit without reading all of stdin
-      child.stdin.end(options.stdin ?? "")
+      if (options.stdinOpen === true) child.stdin.write(options.stdin ?? "")
+      else child.stdin.end(options.stdin ?? "")
     }
   })
