@@ -10,10 +10,17 @@
  *
  * How a schedule is made: the body's fibers run on a `RandomScheduler` (inherited by every fiber
  * it forks), which (1) runs the ready fibers in a seeded random order instead of first come, first
- * served, and (2) makes each fiber yield after a seeded random number of steps (at least 3 after it
+ * served, and (2) makes each fiber yield after a seeded random number of steps (at least 8 after it
  * resumes, at most its `maxOpsBeforeYield`) instead of only every 2048. Both are schedules the
  * stock runtime can produce (a smaller `maxOpsBeforeYield`, wake-ups arriving in another order), so
- * a failure is a real bug, not an artefact. `Math.random` (e.g. `Chan.select`'s case order) and
+ * a failure is a real bug, not an artefact.
+ *
+ * Why at least 8 steps: Effect 3.22.4's `Semaphore` (and so `SynchronizedRef` and `TestClock`,
+ * whose `sleep` takes such a lock) loses a permit for good when its taker yields within 7 steps of
+ * resuming and is interrupted during that yield (https://github.com/Effect-TS/effect/pull/6910).
+ * Schedules that yield that early once made `TestClock.adjust` hang after an interrupted sleep;
+ * the stock runtime never yields that early with its default budget, so they are left out (see
+ * `minStepsAfterResume`). `Math.random` (e.g. `Chan.select`'s case order) and
  * Effect's `Random` are seeded for the run too. The body must be deterministic apart from that:
  * virtual time (`TestClock`), no real I/O, or replays may differ.
  *
@@ -53,15 +60,35 @@ export const seedOf = (base: number, i: number): number => {
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * The fewest steps a fiber runs after it resumes before `RandomScheduler` may make it yield: 8.
+ *
+ * Why not fewer: Effect 3.22.4's `Semaphore.withPermits` takes its permit in the step that resumes
+ * the taker, inside an interruptible region, and installs the release up to 7 steps later. A fiber
+ * that yields in between and is interrupted during the yield keeps the permit forever, and every
+ * later taker waits forever (upstream: https://github.com/Effect-TS/effect/pull/6910, a fix after
+ * 3.22.4; the version pinned here has the window). `SynchronizedRef` is such a lock, and so is
+ * `TestClock`'s warning state: an interrupted `TestClock.sleep` used to wedge `TestClock.adjust`
+ * under `explore`. The stock runtime
+ * never yields that early unless `maxOpsBeforeYield` is set below 8 (budgets 3..7 lose the permit,
+ * test/domain/InterleavingResume.test.ts), so this only leaves out schedules Effect itself does
+ * not survive. It also keeps the step that delivers a resumed value together with the step that
+ * consumes it (leakproof's `Chan` commits its wake-up there), and a fiber that yields after fewer
+ * than 3 steps makes no progress at all. (Go has no analogue: a goroutine cannot be interrupted
+ * between taking a `sync.Mutex` and deferring its `Unlock`.)
+ *
+ * @since 0.1.0
+ */
+export const minStepsAfterResume = 8
+
+/**
  * A `Scheduler` that runs ready fibers in a seeded random order and makes them yield at seeded
  * random points. Deterministic: the same seed and the same sequence of `scheduleTask` calls give the
  * same decisions (`trace` is a checksum of them).
  *
- * Invariants: a fiber never yields before its 3rd step after it resumed, because (1) with fewer
- * steps it could not make progress (a yield costs the fiber its next step), and (2) the stock
- * runtime never yields that early, and code may rely on the step that delivers a resumed value
- * running together with the step that consumes it (leakproof's `Chan` does: its wake-up commits
- * there). Tasks run in batches of at most 2048 per microtask chain, then the event loop gets a turn,
+ * Invariants: a fiber never yields before its 8th step after it resumed (`minStepsAfterResume`:
+ * with fewer than 3 it could not make progress, and Effect's own `Semaphore` loses a permit to an
+ * interrupt that lands in a yield before the 8th), and the stock runtime never yields that early
+ * either. Tasks run in batches of at most 2048 per microtask chain, then the event loop gets a turn,
  * like the stock scheduler.
  *
  * @since 0.1.0
@@ -98,10 +125,10 @@ export class RandomScheduler implements Scheduler.Scheduler {
     const count = fiber.currentOpCount
     if (count === 1) {
       const max = fiber.getFiberRef(FiberRef.currentMaxOpsBeforeYield)
-      const gap = this.spread === Infinity ? max : 3 + this.decide(this.spread, Math.floor(this.random() * this.spread))
+      const gap = this.spread === Infinity ? max : minStepsAfterResume + this.decide(this.spread, Math.floor(this.random() * this.spread))
       this.yieldAt = Math.min(gap, max)
     }
-    if (count < 3 || count < this.yieldAt) return false
+    if (count < minStepsAfterResume || count < this.yieldAt) return false
     this.yields++
     // `undefined`, not a priority: a priority makes the runtime wrap the yield in a FiberRef
     // update that itself takes steps (and yields again when steps are few: a livelock).
