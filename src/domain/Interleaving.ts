@@ -1,7 +1,9 @@
 /**
  * Schedule exploration, after Rust's loom and Kotlin's lincheck: run a test body under many
  * interleavings, each chosen by a seed, and check on each one the body's own assertions, that no
- * fiber leaked and that it did not deadlock (`LeakCheck.verifyNone`). A failure names its seed, and
+ * fiber leaked and that it did not deadlock (`LeakCheck.verifyNone`), and that it did not stall
+ * (no fiber of it ran for 10 seconds of real time, waiting on something deadlock detection cannot
+ * see through, such as a lock whose permit was lost: `Stalled`, never a hang). A failure names its seed, and
  * `LEAKPROOF_SEED=<seed> npm test` replays exactly that schedule.
  *
  * ```ts
@@ -26,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Data, Effect, Exit, FiberRef, Option, Random } from "effect"
+import { Cause, Clock, Data, Duration, Effect, Exit, FiberRef, Option, Random } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scheduler from "effect/Scheduler"
 import * as LeakCheck from "./LeakCheck.js"
@@ -116,6 +118,11 @@ export class RandomScheduler implements Scheduler.Scheduler {
     this.spread = randomize ? [Infinity, 6, 24, 128][Math.floor(this.random() * 4)]! : Infinity
   }
 
+  /** Tasks scheduled and not yet run. */
+  get pending(): number {
+    return this.tasks.length
+  }
+
   private decide(n: number, choice: number): number {
     this.trace = (Math.imul(this.trace ^ choice, 0x01000193) + n) >>> 0
     return choice
@@ -169,13 +176,56 @@ export class RandomScheduler implements Scheduler.Scheduler {
 // Exploring
 // ---------------------------------------------------------------------------------------------
 
+const defaultStall: Duration.DurationInput = "10 seconds"
+
+/**
+ * A schedule stopped moving: the body had not ended and no fiber of it ran for `stall` of real
+ * time, yet `LeakCheck` saw no deadlock (its fibers wait on something it cannot see through: a
+ * `Semaphore` or lock whose permit nobody will give back, a callback that never comes). Go's
+ * analogue is a test that hangs until `go test -timeout` kills it; here the schedule fails with
+ * its seed instead. The stalled fibers are interrupted in the background, not awaited.
+ * @since 0.1.0
+ */
+export class Stalled extends Data.TaggedError("Stalled")<{
+  readonly reason: "NoProgress"
+  /** How long (real milliseconds) no fiber of the body ran. */
+  readonly idleMillis: number
+  /** Scheduler steps the run made before it stopped. */
+  readonly steps: number
+}> {
+  override get message(): string {
+    return `no fiber of the body ran for ${this.idleMillis} ms of real time after ${this.steps} steps, and it had not ` +
+      `ended: a wait nothing will end (a lock whose permit was lost, a callback that never comes)`
+  }
+}
+
+const liveClock = Clock.make()
+
+/** Polls `scheduler` on the live clock; succeeds once it has run no task for `stall` ms. */
+const watchdog = (scheduler: RandomScheduler, stall: number): Effect.Effect<Stalled> =>
+  Effect.gen(function*() {
+    const every = Math.max(1, Math.min(100, Math.floor(stall / 4)))
+    let steps = scheduler.steps
+    let idleSince = Date.now()
+    for (;;) {
+      yield* Effect.sleep(Duration.millis(every)).pipe(Effect.withClock(liveClock))
+      const now = Date.now()
+      if (scheduler.steps !== steps || scheduler.pending > 0) {
+        steps = scheduler.steps
+        idleSince = now
+      } else if (now - idleSince >= stall) {
+        return new Stalled({ reason: "NoProgress", idleMillis: now - idleSince, steps })
+      }
+    }
+  })
+
 /**
  * One schedule's run: its seed and what became of the body.
  * @since 0.1.0
  */
 export interface Run<A, E> {
   readonly seed: number
-  readonly exit: Exit.Exit<A, E | LeakCheck.FiberLeak | LeakCheck.Deadlock>
+  readonly exit: Exit.Exit<A, E | LeakCheck.FiberLeak | LeakCheck.Deadlock | Stalled>
   /** A checksum of the scheduling decisions (equal traces: the same interleaving). */
   readonly trace: number
   readonly yields: number
@@ -184,16 +234,22 @@ export interface Run<A, E> {
 /**
  * Runs `body` once on a `RandomScheduler` seeded with `seed`, under `LeakCheck.verifyNone` (with
  * `check`), with `Math.random` and Effect's `Random` seeded for the run. Never fails: the outcome
- * is in `exit`.
+ * is in `exit` (`Stalled` when no fiber of the body ran for `stall`, default 10 seconds of real
+ * time, and the body had not ended; `stall: false` waits forever).
  * @since 0.1.0
  */
 export const runSchedule = <A, E, R>(
   body: Effect.Effect<A, E, R>,
   seed: number,
-  options?: { readonly check?: LeakCheck.CheckOptions; readonly randomize?: boolean }
+  options?: {
+    readonly check?: LeakCheck.CheckOptions
+    readonly randomize?: boolean
+    readonly stall?: Duration.DurationInput | false
+  }
 ): Effect.Effect<Run<A, E>, never, R> =>
   Effect.suspend(() => {
     const scheduler = new RandomScheduler(seed, options?.randomize ?? true)
+    const stall = options?.stall === false ? undefined : Duration.toMillis(options?.stall ?? defaultStall)
     const random = generator(seed ^ 0x5bd1e995)
     let saved: () => number = Math.random
     return Effect.acquireUseRelease(
@@ -201,11 +257,20 @@ export const runSchedule = <A, E, R>(
         saved = Math.random
         Math.random = random
       }),
-      () =>
-        LeakCheck.verifyNone(
-          body.pipe(Effect.withScheduler(scheduler), Effect.withRandom(Random.make(seed))),
-          options?.check
-        ).pipe(Effect.exit),
+      () => {
+        const run: Effect.Effect<Exit.Exit<A, E | LeakCheck.FiberLeak | LeakCheck.Deadlock | Stalled>, never, R> =
+          LeakCheck.verifyNone(
+            body.pipe(Effect.withScheduler(scheduler), Effect.withRandom(Random.make(seed))),
+            options?.check
+          ).pipe(Effect.exit)
+        if (stall === undefined) return run
+        // Disconnected: a stalled run is interrupted in the background, never awaited (its fibers
+        // may wait on something that never ends).
+        return Effect.raceFirst(
+          Effect.disconnect(run),
+          Effect.map(watchdog(scheduler, stall), (stalled) => Exit.fail(stalled))
+        )
+      },
       () => Effect.sync(() => void (Math.random = saved))
     ).pipe(Effect.map((exit) => ({ seed, exit, trace: scheduler.trace, yields: scheduler.yields })))
   })
@@ -215,7 +280,7 @@ export const runSchedule = <A, E, R>(
  * @since 0.1.0
  */
 export interface ScheduleFailureFields {
-  readonly reason: "BodyFailed" | "Leaked" | "Deadlocked"
+  readonly reason: "BodyFailed" | "Leaked" | "Deadlocked" | "Stalled"
   /** Replays this schedule: `LEAKPROOF_SEED=<seed>`. */
   readonly seed: number
   /** Which schedule it was (1-based) and how many were to run. */
@@ -227,7 +292,7 @@ export interface ScheduleFailureFields {
 }
 
 /**
- * A schedule broke the body: its assertions failed, it leaked a fiber or it deadlocked.
+ * A schedule broke the body: its assertions failed, it leaked a fiber, it deadlocked or it stalled.
  * @since 0.1.0
  */
 export class ScheduleFailure extends Data.TaggedError("ScheduleFailure")<ScheduleFailureFields> {
@@ -240,7 +305,7 @@ export class ScheduleFailure extends Data.TaggedError("ScheduleFailure")<Schedul
     // A leak or deadlock report says it all; for anything else the stack shows the failing line
     // (library frames left out).
     const error = Option.getOrUndefined(Cause.failureOption(this.failure))
-    const first = error instanceof LeakCheck.FiberLeak || error instanceof LeakCheck.Deadlock
+    const first = error instanceof LeakCheck.FiberLeak || error instanceof LeakCheck.Deadlock || error instanceof Stalled
       ? error.message
       : Cause.pretty(this.failure).split("\n").filter((l) => !/^\s+at .*node_modules/.test(l)).slice(0, 8).join("\n")
     return `schedule ${this.schedule} of ${this.schedules} failed (seed ${this.seed}): ${first}\n` +
@@ -266,6 +331,11 @@ export interface ExploreOptions {
   readonly check?: LeakCheck.CheckOptions
   /** `false`: first come, first served, no extra yields (a control; default true). */
   readonly randomize?: boolean
+  /**
+   * How long (real time) a schedule may make no progress at all (no fiber of the body runs, and it
+   * has not ended) before it fails as `Stalled` (default 10 seconds; `false`: wait forever).
+   */
+  readonly stall?: Duration.DurationInput | false
 }
 
 /**
@@ -290,7 +360,8 @@ const defaultSeed = 0x1eaf5eed
 /**
  * Runs `body` under `schedules` different interleavings (see the module doc), each under
  * `LeakCheck.verifyNone`, one after another, and stops at the first that fails, with a
- * `ScheduleFailure` naming its seed (the fibers a failed run leaked are interrupted first). With `LEAKPROOF_SEED` set (or `replay`), runs that one schedule
+ * `ScheduleFailure` naming its seed (the fibers a failed run leaked are interrupted first; a
+ * stalled run's are interrupted in the background). With `LEAKPROOF_SEED` set (or `replay`), runs that one schedule
  * only. Returns how many schedules ran and how many distinct interleavings they were. `body` is run
  * afresh each time, so it must create its own state (`Ref.make` inside it, not outside).
  * Interrupting it interrupts the run in progress.
@@ -311,7 +382,8 @@ export const explore = <A, E, R>(
         const seed = replay ?? seedOf(base, i)
         const run = yield* runSchedule(body, seed, {
           ...(options?.check === undefined ? {} : { check: options.check }),
-          ...(options?.randomize === undefined ? {} : { randomize: options.randomize })
+          ...(options?.randomize === undefined ? {} : { randomize: options.randomize }),
+          ...(options?.stall === undefined ? {} : { stall: options.stall })
         })
         traces.add(run.trace)
         if (Exit.isFailure(run.exit)) {
@@ -321,7 +393,7 @@ export const explore = <A, E, R>(
           if (error instanceof LeakCheck.FiberLeak) yield* error.interruptLeaked
           const tag = (error as { readonly _tag?: unknown } | undefined)?._tag
           return yield* new ScheduleFailure({
-            reason: tag === "FiberLeak" ? "Leaked" : tag === "Deadlock" ? "Deadlocked" : "BodyFailed",
+            reason: tag === "FiberLeak" ? "Leaked" : tag === "Deadlock" ? "Deadlocked" : tag === "Stalled" ? "Stalled" : "BodyFailed",
             seed,
             schedule: i + 1,
             schedules,

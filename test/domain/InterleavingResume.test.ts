@@ -8,7 +8,7 @@
  * permit, 8 and up never do), the hang it caused under `explore` (bounded in real time, so a hang
  * fails the test instead of hanging the suite), and that no explored schedule loses a permit.
  */
-import { Effect, Exit, Fiber, Option, TestClock, TestContext } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, TestClock, TestContext } from "effect"
 import type * as Scheduler from "effect/Scheduler"
 import * as Interleaving from "../../src/domain/Interleaving.js"
 import { describe, expect, it } from "../../src/vitest.js"
@@ -116,4 +116,34 @@ describe("Interleaving: the steps right after a resume (Effect-TS/effect#6910)",
       expect(exit, "explore hung").toBeDefined()
       expect(Exit.isSuccess(exit!) ? exit.value.schedules : exit).toBe(400)
     }), 90_000)
+})
+
+describe("Interleaving: a schedule that stops moving fails as Stalled instead of hanging", () => {
+  it.live("a lock nobody gives back (invisible to deadlock detection) fails with reason Stalled and its seed", () =>
+    Effect.gen(function*() {
+      const body = Effect.gen(function*() {
+        const lock = yield* Effect.makeSemaphore(1)
+        yield* lock.take(1) // taken, never released: what a lost permit looks like
+        const waiter = yield* Effect.fork(lock.withPermits(1)(Effect.void))
+        yield* Fiber.join(waiter)
+      })
+      const exit = yield* Effect.promise(() => within(20_000, Interleaving.explore(body, { schedules: 5, stall: "300 millis" })))
+      expect(exit, "explore hung on a stalled schedule").toBeDefined()
+      const failure = Exit.isFailure(exit!) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+      expect(failure).toBeInstanceOf(Interleaving.ScheduleFailure)
+      expect(failure!.reason).toBe("Stalled")
+      expect(failure!.schedule).toBe(1)
+      expect(failure!.message).toMatch(/no fiber of the body ran for \d+ ms of real time/)
+      expect(failure!.message).toContain(`LEAKPROOF_SEED=${failure!.seed}`)
+    }), 30_000)
+
+  it.live("waiting on real time counts as stalled only past the bound", () =>
+    Effect.gen(function*() {
+      const body = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 150)))
+      const passed = yield* Effect.promise(() => within(20_000, Interleaving.explore(body, { schedules: 2, stall: "2 seconds" })))
+      expect(passed !== undefined && Exit.isSuccess(passed)).toBe(true)
+      const stalled = yield* Effect.promise(() => within(20_000, Interleaving.explore(body, { schedules: 2, stall: "30 millis" })))
+      const failure = stalled !== undefined && Exit.isFailure(stalled) ? Option.getOrUndefined(Cause.failureOption(stalled.cause)) : undefined
+      expect(failure?.reason).toBe("Stalled")
+    }), 30_000)
 })
