@@ -361,8 +361,8 @@ const defaultSeed = 0x1eaf5eed
  * Runs `body` under `schedules` different interleavings (see the module doc), each under
  * `LeakCheck.verifyNone`, one after another, and stops at the first that fails, with a
  * `ScheduleFailure` naming its seed (the fibers a failed run leaked are interrupted first; a
- * stalled run's are interrupted in the background). With `LEAKPROOF_SEED` set (or `replay`), runs that one schedule
- * only. Returns how many schedules ran and how many distinct interleavings they were. `body` is run
+ * stalled run's are interrupted in the background). With `LEAKPROOF_SEED` set (or `replay`), runs
+ * that one schedule only. Returns how many schedules ran and how many distinct interleavings they were. `body` is run
  * afresh each time, so it must create its own state (`Ref.make` inside it, not outside).
  * Interrupting it interrupts the run in progress.
  *
