@@ -3,7 +3,7 @@
  * steps after it resumes and is interrupted during that yield (upstream: Effect-TS/effect#6910).
  * `TestClock.sleep` takes such a lock (its warning state is a `SynchronizedRef`), so exploring
  * schedules that yield that early wedged `TestClock.adjust` forever once a sleeper was interrupted.
- * `RandomScheduler` never yields a fiber before its 8th step after it resumes
+ * `RandomScheduler` never yields a fiber before its 13th step after it resumes
  * (`Interleaving.minStepsAfterResume`): these tests show the upstream window (budgets 3..7 lose the
  * permit, 8 and up never do), the hang it caused under `explore` (bounded in real time, so a hang
  * fails the test instead of hanging the suite), and that no explored schedule loses a permit.
