@@ -31,9 +31,10 @@ const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(re
  * first test `TestClock.adjust` waited forever (probed: its `warningDone` never returns, every fiber
  * suspended, the scheduler idle). Without the engine, four fibers sleeping on `TestClock`, two of
  * them interrupted, then `adjust`, hang on 16 of 300 explored seeds (0 of 300 without the
- * interrupts, 0 of 400 in the stock order): the lock is apparently left taken when an interrupt
- * lands as it is handed over. That is the test clock's, not the engine's: production sleeps on the
- * live clock, which has no lock; `StepClock` keeps sleepers in a plain list.
+ * interrupts, 0 of 400 in the stock order). The cause was Effect 3.22.4's `Semaphore` losing a
+ * permit to an interrupt in a yield right after the taker resumed (Effect-TS/effect#6910), a yield
+ * `Interleaving`'s scheduler no longer makes (`minStepsAfterResume`), so `TestClock` works under
+ * `explore` now; these scenarios stay on `StepClock`, which moves time without polling.
  */
 
 /**
