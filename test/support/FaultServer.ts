@@ -35,6 +35,21 @@ export interface FaultServer {
   readonly openSockets: () => number
 }
 
+/** Writes `bytes` bytes of `fill` in 64 KiB chunks, waiting for "drain" when the socket is behind, then ends. */
+const writeBytes = (res: http.ServerResponse, bytes: number, fill: number): void => {
+  let left = bytes
+  const chunk = Buffer.alloc(64 * 1024, fill)
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, chunk.length)
+      left -= n
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once("drain", pump)
+    }
+    res.end()
+  }
+  pump()
+}
+
 export const start: Effect.Effect<FaultServer, never, Scope.Scope> = Effect.acquireRelease(
   Effect.async<{ server: http.Server; state: FaultServer }>((resume) => {
     const aborted: Array<string> = []
@@ -77,19 +92,8 @@ export const start: Effect.Effect<FaultServer, never, Scope.Scope> = Effect.acqu
           return
         }
         case "big": {
-          let left = Number(u.searchParams.get("bytes") ?? "1048576")
           res.writeHead(200)
-          const chunk = Buffer.alloc(64 * 1024, 97)
-          const pump = () => {
-            while (left > 0) {
-              const n = Math.min(left, chunk.length)
-              left -= n
-              if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once("drain", pump)
-            }
-            res.end()
-          }
-          pump()
-          return
+          return writeBytes(res, Number(u.searchParams.get("bytes") ?? "1048576"), 97)
         }
         case "declared-big":
           res.writeHead(200, { "content-length": String(1024 ** 3) })
@@ -106,19 +110,8 @@ export const start: Effect.Effect<FaultServer, never, Scope.Scope> = Effect.acqu
           res.write("x")
           return
         case "bytes": {
-          let left = Number(arg)
-          res.writeHead(200, { "content-length": String(left) })
-          const chunk = Buffer.alloc(64 * 1024, 98)
-          const pump = () => {
-            while (left > 0) {
-              const n = Math.min(left, chunk.length)
-              left -= n
-              if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once("drain", pump)
-            }
-            res.end()
-          }
-          pump()
-          return
+          res.writeHead(200, { "content-length": String(Number(arg)) })
+          return writeBytes(res, Number(arg), 98)
         }
         case "hops": {
           const n = Number(arg)
