@@ -80,9 +80,9 @@ const readUrls = (path: string): Effect.Effect<ReadonlyArray<string>, CliExit> =
 
 const noUrls = () => badInput("no URLs: give them as arguments or with --file")
 
-/** Turns the parsed command line into URLs and validated fetch options (bad input: exit 2). */
 /**
- * The options and every URL, for the commands that need the whole list before they start. The
+ * The validated options (bad input: exit 2) and every URL, for the commands that need the whole
+ * list before they start. The
  * `--deadline` covers the reading too (a stdin that stays open must not hold the job past it), and
  * what is left of it goes to the job.
  */

@@ -12,16 +12,17 @@
  *
  * How a schedule is made: the body's fibers run on a `RandomScheduler` (inherited by every fiber
  * it forks), which (1) runs the ready fibers in a seeded random order instead of first come, first
- * served, and (2) makes each fiber yield after a seeded random number of steps (at least 8 after it
- * resumes, at most its `maxOpsBeforeYield`) instead of only every 2048. Both are schedules the
+ * served, and (2) makes each fiber yield after a seeded random number of steps (at least 13 after
+ * it resumes, at most its `maxOpsBeforeYield`) instead of only every 2048. Both are schedules the
  * stock runtime can produce (a smaller `maxOpsBeforeYield`, wake-ups arriving in another order), so
  * a failure is a real bug, not an artefact.
  *
- * Why at least 8 steps: Effect 3.22.4's `Semaphore` (and so `SynchronizedRef` and `TestClock`,
+ * Why at least 13 steps: Effect 3.22.4's `Semaphore` (and so `SynchronizedRef` and `TestClock`,
  * whose `sleep` takes such a lock) loses a permit for good when its taker yields within 7 steps of
- * resuming and is interrupted during that yield (https://github.com/Effect-TS/effect/pull/6910).
- * Schedules that yield that early once made `TestClock.adjust` hang after an interrupted sleep;
- * the stock runtime never yields that early with its default budget, so they are left out (see
+ * resuming and is interrupted during that yield (https://github.com/Effect-TS/effect/pull/6910),
+ * and `Chan` states its guarantee for interrupted operations only for budgets above 12. Schedules
+ * that yield that early once made `TestClock.adjust` hang after an interrupted sleep; the stock
+ * runtime never yields that early with its default budget, so they are left out (see
  * `minStepsAfterResume`). `Math.random` (e.g. `Chan.select`'s case order) and
  * Effect's `Random` are seeded for the run too. The body must be deterministic apart from that:
  * virtual time (`TestClock`), no real I/O, or replays may differ.

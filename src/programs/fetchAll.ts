@@ -22,8 +22,8 @@ export class FetchAllFailed<E, A> extends Data.TaggedError("FetchAllFailed")<{
 }
 
 /**
- * Runs `sources` with at most `concurrency` in flight (default: all at once, like the seed; a bound
- * below 1 counts as 1). With a bound, `concurrency` worker fibers take the sources in order, so
+ * Runs `sources` with at most `concurrency` in flight (default: all at once, like the seed, as does
+ * `Infinity`; a bound below 1 or `NaN` counts as 1). With a bound, `concurrency` worker fibers take the sources in order, so
  * 10k sources cost 64 fibers, not 10k fibers parked on a semaphore (whose every release wakes every
  * waiter: quadratic). A caller that is already interrupted starts nothing: no source runs, no fiber
  * is forked. Interrupting it interrupts every source in flight.
@@ -39,9 +39,10 @@ export const fetchAll = Effect.fn("fetchAll")(function*<A, E, R>(
   const results: Array<A> = new Array(list.length)
   if (list.length === 0) return results as ReadonlyArray<A>
   const limit = options?.concurrency ?? "unbounded"
-  const width = limit === "unbounded"
+  // NaN and bounds below 1 count as 1; Infinity is unbounded.
+  const width = limit === "unbounded" || limit === Number.POSITIVE_INFINITY
     ? list.length
-    : Math.min(list.length, Number.isFinite(limit) && limit >= 1 ? Math.floor(limit) : 1)
+    : Math.min(list.length, limit >= 1 ? Math.floor(limit) : 1)
   // Each worker runs in a fiber of this scope, and leaving the scope interrupts them directly.
   // Not `Effect.forEach`'s fail-fast: in effect 3.22 it does not interrupt a sibling that is inside
   // `Effect.timeout` until that timeout fires (test: "a failure cancels a sibling inside a timeout").

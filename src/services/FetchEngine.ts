@@ -1043,8 +1043,25 @@ const drive = (
       if (b.active === 0 && b.sourceDone && b.pendingHead >= b.pending.length) break
       yield* b.park
     }
-    return { urls: b.urls, delivered: b.delivered, deadline: b.deadlineHit }
+    return { urls: b.urls, delivered: b.delivered, deadline: b.deadlineHit && somethingLeft(b, sync) }
   })
+
+/**
+ * Whether the batch ended with a URL unfinished or unread: the deadline reports a cut only then. It
+ * can fire after the last outcome is in, while the driver waits to hand it over (a slow consumer),
+ * or in the turn the last response lands. A sync source not yet seen to end is asked once more:
+ * a URL it still had is unread (the caller counts it as pulled, hence cancelled).
+ */
+const somethingLeft = (b: Batch, sync: Iterator<string> | undefined): boolean => {
+  if (b.active > 0 || b.pendingHead < b.pending.length) return true
+  if (b.sourceDone) return false
+  if (sync === undefined) return true // an async source that has not ended: its rest is unread
+  if (sync.next().done === true) {
+    b.sourceDone = true
+    return false
+  }
+  return true
+}
 
 /** (Re)starts the batch's timer fiber for an earlier due time. */
 const rearm = (b: Batch, due: number): Effect.Effect<void> =>

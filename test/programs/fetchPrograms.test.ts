@@ -97,6 +97,23 @@ describe("fetchAll with a bound: O(concurrency) fibers, whatever the number of s
       expect(maxLive).toBeLessThanOrEqual(4)
     }))
 
+  it.effect.each([[Infinity, 5], [Number.NaN, 1], [0, 1], [2.7, 2]] as const)("a bound of %s runs %s sources at once", ([bound, width]) =>
+    Effect.gen(function*() {
+      let running = 0
+      let maxRunning = 0
+      const gate = yield* Deferred.make<void>()
+      const source = Effect.gen(function*() {
+        maxRunning = Math.max(maxRunning, ++running)
+        yield* Deferred.await(gate)
+        running--
+      })
+      const f = yield* Effect.fork(fetchAll(Array.from({ length: 5 }, () => source), { concurrency: bound }))
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(f)
+      expect(maxRunning).toBe(width)
+    }))
+
   it.effect.prop(
     "any n, bound and failing source: values in input order, at most the bound running, the failure with only values that completed before it",
     [fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 8 }), fc.option(fc.nat(29), { nil: undefined }), fc.array(fc.nat(3), { minLength: 30, maxLength: 30 })],
@@ -251,6 +268,33 @@ describe("fetchUrls: flat memory, lazy sources, nothing unaccounted for", () => 
       expect(fake.stats.inFlight()).toBe(0)
     }).pipe(Effect.provide(fake.layer))
   })
+
+  it.effect.prop(
+    "the deadline reports a cut only when something was left: every outcome in, though handed over late, is not a cut",
+    [fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 80 }), fc.boolean()],
+    ([n, concurrency, consumerMs, lazy]) => {
+      const fake = FakeHttp.layer()
+      return Effect.gen(function*() {
+        const list = Array.from({ length: n }, (_, i) => url(`/ok/${i}`))
+        const urls = lazy ? Stream.fromIterable(list) : list
+        let seen = 0
+        // The consumer is slow: the deadline fires while the engine waits to hand outcomes over.
+        const f = yield* Effect.fork(fetchUrls(urls, {
+          concurrency,
+          deadline: "100 millis",
+          onOutcome: () => Effect.zipRight(Effect.sleep(`${consumerMs} millis`), Effect.sync(() => seen++))
+        }))
+        for (let t = 0; t < 60 && f.unsafePoll() === null; t++) yield* TestClock.adjust("10 millis")
+        const r = yield* Fiber.join(f)
+        const s = r.summary
+        expect(s.succeeded + s.failed + s.cancelled).toBe(s.total)
+        // A cut means an outcome is missing; no cut means every URL of the source has one.
+        expect(r.deadline).toBe(s.cancelled > 0 || s.total < n)
+        expect(r.stoppedEarly).toBe(r.deadline)
+        if (!r.deadline) expect([s.total, s.succeeded, seen]).toEqual([n, n, n])
+      }).pipe(Effect.provide(fake.layer))
+    }
+  )
 
   // A lazy source that stalls: an AsyncIterable whose `next()` never settles (stdin that nobody
   // writes to and nobody closes). Whatever ends the batch must not wait for the source: an
