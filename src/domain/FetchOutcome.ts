@@ -12,7 +12,9 @@ import { Data, Duration, Either } from "effect"
  * A successful fetch (a 2xx response whose whole body was read, within the size limit). Where the
  * body went depends on the `body` option: in `body` (`"memory"`, the default), counted only
  * (`"discard"`: `body` is empty), or streamed to `file` (`{ dir }`: `body` is empty). `bytes` is
- * always the body's length.
+ * always the body's length. Like Node's own small `Buffer`s, a body under 4 KiB may be a view into
+ * a shared slab: read it through `body` (its `byteOffset`/`byteLength`), not through
+ * `body.buffer`, and copy it (`body.slice()`) before transferring it to a worker.
  * @since 0.1.0
  */
 export class Fetched extends Data.TaggedClass("Fetched")<{
