@@ -25,7 +25,12 @@
  *    connection is reset with a request unread); then the listener closes, idle connections are
  *    closed and every reply carries `Connection: close`; requests already received run to the
  *    end for up to `grace`; then the rest are interrupted (503), a request that still arrives is
- *    answered 503 without a fiber, and every connection is closed.
+ *    answered 503 without a fiber, and every connection is closed. The fibers interrupted then
+ *    are taken at that moment and awaited, and the sockets and the server are closed even if a
+ *    step before fails (`ensuring`), whatever the number of requests left.
+ * 6. Each header is sent once: a reply's own `headers` replace the defaults they name
+ *    (`Content-Type`, `Content-Length`, compared case-insensitively), except `Connection`
+ *    during the shutdown (always `close`).
  *
  * Counters are plain numbers. Per request: one `InFlight` (which carries its own three callbacks),
  * one fiber, one timer; no fiber for the deadline, no `Ref`, no `FiberSet`, no `Set` (see
@@ -110,6 +115,11 @@ export interface Request {
 export interface Reply {
   readonly status: number
   readonly body: unknown
+  /**
+   * Extra headers; one that names a default (`Content-Type`, `Content-Length`, any case)
+   * replaces it. A `Content-Length` here is sent as it is: it must match the body (or, for
+   * `HEAD`, what a `GET` would send).
+   */
   readonly headers?: Readonly<Record<string, string>> | undefined
   readonly contentType?: string | undefined
 }
@@ -124,7 +134,10 @@ class ReplyOf implements Reply {
   ) {}
 }
 
-/** A JSON reply (`Content-Type: application/json`). @since 0.1.0 */
+/**
+ * A JSON reply (`Content-Type: application/json`, unless `headers` names another, in any case).
+ * @since 0.1.0
+ */
 export const json = (body: unknown, status = 200, headers?: Readonly<Record<string, string>>): Reply =>
   new ReplyOf(status, body, headers, undefined)
 
@@ -422,8 +435,9 @@ export const make = <R = never>(options: Options<R>): Effect.Effect<Server, Fibe
         reply = { status: 500, body: undefined }
       }
       // name, value, name, value: Node writes an array as it is (an object needs its keys listed)
-      const headers = ["content-type", reply.contentType ?? "application/json", "content-length", String(Buffer.byteLength(text))]
-      if (reply.headers !== undefined) for (const name in reply.headers) headers.push(name, reply.headers[name]!)
+      const headers = reply.headers === undefined
+        ? ["content-type", reply.contentType ?? "application/json", "content-length", String(Buffer.byteLength(text))]
+        : withOwnHeaders(reply, text, closing)
       if (closing) headers.push("connection", "close")
       res.writeHead(reply.status, headers)
       res.end(text)
@@ -540,16 +554,28 @@ export const make = <R = never>(options: Options<R>): Effect.Effect<Server, Fibe
             return Effect.sync(() => (onQuiet = undefined))
           })
         ).pipe(Effect.timeoutOption(Duration.millis(Math.max(0, graceEnds - Date.now()))))
-        onQuiet = undefined
-        stopped = true
-        const rest = inFlight.toArray()
-        for (const request of rest) request.interrupt("shutdown")
-        yield* Effect.forEach(rest, (request) => request.fiber!.await, { discard: true })
-        // what is still open: replies being flushed (close once flushed), requests still arriving
-        for (const socket of sockets) socket.destroySoon()
-        server.off("error", onServerError)
-        server.close() // clears http's connection-checking interval; the listener is already closed
-      })
+      }).pipe(
+        // Whatever happens above, the requests left are interrupted and awaited, then every socket
+        // and the server are closed: each step runs even if the one before it fails.
+        Effect.ensuring(Effect.suspend(() => {
+          onQuiet = undefined
+          stopped = true
+          // The fibers, taken now: `settle` clears `request.fiber` as each one ends, and they end
+          // while this waits for the others (they are all interrupted at once).
+          const fibers: Array<Fiber.RuntimeFiber<Reply, never>> = []
+          for (const request of inFlight.toArray()) {
+            if (request.fiber !== undefined) fibers.push(request.fiber)
+            request.interrupt("shutdown")
+          }
+          return Effect.forEach(fibers, (fiber) => fiber.await, { discard: true })
+        })),
+        Effect.ensuring(Effect.sync(() => {
+          // what is still open: replies being flushed (close once flushed), requests still arriving
+          for (const socket of sockets) socket.destroySoon()
+          server.off("error", onServerError)
+          server.close() // clears http's connection-checking interval; the listener is already closed
+        }))
+      )
     )
 
     const address = server.address()
@@ -560,6 +586,29 @@ export const make = <R = never>(options: Options<R>): Effect.Effect<Server, Fibe
       outcomes: (path) => table.get(path)?.outcomes ?? noOutcomes
     }
   })
+
+/**
+ * The headers of a reply that sets some of its own: the reply's win. A default (`Content-Type`,
+ * `Content-Length`) the reply sets itself, in any case, is not sent; during the shutdown the
+ * reply's `Connection` is dropped, since every reply then carries `Connection: close` (invariant
+ * 5). A reply without headers never comes here (`write` builds its four entries directly).
+ */
+const withOwnHeaders = (reply: Reply, text: string, closing: boolean): Array<string> => {
+  const own = reply.headers!
+  const headers: Array<string> = []
+  let type = false
+  let length = false
+  for (const name in own) {
+    const lower = name.toLowerCase()
+    if (lower === "content-type") type = true
+    else if (lower === "content-length") length = true
+    else if (lower === "connection" && closing) continue
+    headers.push(name, own[name]!)
+  }
+  if (!type) headers.push("content-type", reply.contentType ?? "application/json")
+  if (!length) headers.push("content-length", String(Buffer.byteLength(text)))
+  return headers
+}
 
 /**
  * Waits until three event-loop turns in a row bring no new connection and no new request, or

@@ -102,6 +102,28 @@ describe("leakproof serve", () => {
     }
   )
 
+  // The shutdown used to die (TypeError in its finalizer) when two or more requests were still
+  // running when the grace ran out: `serve` then exited with a defect instead of 0.
+  it("SIGTERM with two /work requests still running past the grace: both answered 503, exit 0, nothing on stderr", async () => {
+    const serve = await startServe(["--timeout", "30s", "--grace", "100ms"])
+    const work = await RawHttp.fresh(serve.port, 2, () => RawHttp.get("/work?ms=20000"))
+    // wait (bounded) until both requests are parked in their work, as the fiber dump shows
+    for (let i = 0; i < 200; i++) {
+      const dump = (await getJson(`http://127.0.0.1:${serve.port}/debug/fibers`)).body as {
+        groups: Array<{ count: number; state: string; spans: Array<string> }>
+      }
+      const parked = dump.groups
+        .filter((g) => g.state.startsWith("suspended") && g.spans.includes("http.server GET /work"))
+        .reduce((n, g) => n + g.count, 0)
+      if (parked >= 2) break
+    }
+    serve.child.kill("SIGTERM")
+    expect(await serve.exited).toEqual({ code: 0, signal: null })
+    expect(serve.stderr()).toBe("")
+    expect((await work.outcomes).map((o) => (o._tag === "Reply" ? o.status : o._tag))).toEqual([503, 503])
+    expect(serve.stdout()).toMatch(/stopped: 0 completed, 0 timed out \(504\), 2 aborted, 0 bad requests; live fibers 1\n$/)
+  })
+
   it("a port already in use: one line on stderr, exit 1", async () => {
     const taken = Net.createServer()
     const port = await new Promise<number>((resolve) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Logger, Option, Ref, Schedule, Tracer } from "effect"
+import { Deferred, Effect, Exit, FastCheck, Fiber, Logger, Option, Ref, Schedule, Scope, Tracer } from "effect"
+import * as Net from "node:net"
 import * as FiberProbe from "../../src/domain/FiberProbe.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import * as FiberHttpServer from "../../src/services/FiberHttpServer.js"
@@ -40,6 +41,33 @@ const watchTimers = (ms: number) =>
     }),
     ({ original }) => Effect.sync(() => (globalThis.setTimeout = original))
   )
+
+/** Resolves with how a new connection to 127.0.0.1:`port` went: `"connected"` or the error code. */
+const connectOutcome = (port: number) =>
+  Effect.async<string>((resume) => {
+    const socket = Net.connect(port, "127.0.0.1")
+    socket.once("connect", () => {
+      socket.destroy()
+      resume(Effect.succeed("connected"))
+    })
+    socket.once("error", (e: NodeJS.ErrnoException) => resume(Effect.succeed(e.code ?? e.message)))
+    return Effect.sync(() => socket.destroy())
+  })
+
+/** A reply head's header lines as [name, value] pairs, in order, names as sent. */
+const headerLines = (head: string): Array<[string, string]> =>
+  head.split("\r\n").slice(1).map((line) => {
+    const colon = line.indexOf(":")
+    return [line.slice(0, colon), line.slice(colon + 1).trim()] as [string, string]
+  })
+
+/** The values sent for `name` (case-insensitive). */
+const valuesOf = (head: string, name: string): Array<string> =>
+  headerLines(head).filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v)
+
+/** `name` with each letter's case picked by `upper` (cycled). */
+const recase = (name: string, upper: ReadonlyArray<boolean>): string =>
+  [...name].map((c, i) => (upper[i % Math.max(1, upper.length)] ? c.toUpperCase() : c.toLowerCase())).join("")
 
 describe("FiberHttpServer (one fiber per request)", () => {
   it.live("a handler's reply is sent as JSON; outcomes count it", () =>
@@ -379,4 +407,152 @@ describe("FiberHttpServer (one fiber per request)", () => {
       )
       expect(server.inFlight()).toBe(0)
     }))))
+
+  // D1: the shutdown awaited each leftover request through `request.fiber`, which `settle` clears
+  // when the fiber ends: with two or more left, the second read threw and the finalizer died
+  // before closing the sockets and the server. Any number of requests left at the grace's end.
+  it.live.prop(
+    "shutdown with N requests still running past the grace: the scope closes cleanly (Exit.void), each gets 503, no fiber is left, the server is closed",
+    { n: FastCheck.integer({ min: 1, max: 20 }) },
+    ({ n }) =>
+      LeakCheck.verifyNone(Effect.gen(function*() {
+        let started = 0
+        const all = yield* Deferred.make<void>()
+        const scope = yield* Scope.make()
+        const server = yield* Scope.extend(
+          FiberHttpServer.make({
+            port: 0,
+            host: "127.0.0.1",
+            grace: "20 millis",
+            routes: [
+              FiberHttpServer.get("/never", () =>
+                Effect.zipRight(
+                  Effect.suspend(() => (++started === n ? Deferred.succeed(all, undefined) : Effect.void)),
+                  Effect.never
+                ))
+            ]
+          }),
+          scope
+        )
+        const sent = yield* Effect.promise(() => RawHttp.fresh(server.port, n, () => RawHttp.get("/never")))
+        yield* Deferred.await(all)
+        expect(server.inFlight()).toBe(n)
+        const exit = yield* Effect.exit(Scope.close(scope, Exit.void))
+        expect(exit).toEqual(Exit.void)
+        expect(server.inFlight()).toBe(0)
+        expect(server.outcomes("/never")).toMatchObject({ shutdown: n, replied: 0, failed: 0 })
+        const seen = yield* Effect.promise(() => sent.outcomes)
+        expect(seen.map((o) => (o._tag === "Reply" ? o.status : o._tag))).toEqual(Array(n).fill(503))
+        expect(yield* connectOutcome(server.port)).toBe("ECONNREFUSED")
+      })),
+    { timeout: 60_000, fastCheck: { numRuns: 15 } }
+  )
+
+  // D4: a reply's own headers were appended next to the defaults, so `Content-Type` (or
+  // `Content-Length`) went out twice with conflicting values.
+  it.live("a reply's own Content-Type / Content-Length replace the defaults (any case): each header is sent once, the reply's value wins", () =>
+    LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
+      const server = yield* FiberHttpServer.make({
+        port: 0,
+        host: "127.0.0.1",
+        routes: [
+          FiberHttpServer.get("/plain", () => Effect.succeed(FiberHttpServer.json("hi", 200, { "content-type": "text/plain" }))),
+          FiberHttpServer.get("/Upper", () => Effect.succeed(FiberHttpServer.json("hi", 200, { "Content-Type": "text/plain" }))),
+          FiberHttpServer.get("/length", () => Effect.succeed(FiberHttpServer.json(undefined, 200, { "Content-Length": "5000" }))),
+          FiberHttpServer.get("/plain-text", () =>
+            Effect.succeed<FiberHttpServer.Reply>({
+              status: 200,
+              body: "x",
+              contentType: "text/html",
+              headers: { "CONTENT-TYPE": "text/csv" }
+            }))
+        ]
+      })
+      for (const path of ["/plain", "/Upper"]) {
+        const r = yield* Effect.promise(() => RawHttp.once(server.port, RawHttp.get(path)))
+        const head = r._tag === "Reply" ? r.head : ""
+        expect(valuesOf(head, "content-type")).toEqual(["text/plain"])
+        expect(valuesOf(head, "content-length")).toEqual(["4"])
+        expect(r).toMatchObject({ status: 200, body: "\"hi\"" })
+      }
+      // HEAD: a handler may state the size of what a GET would send
+      const head = yield* Effect.promise(() =>
+        RawHttp.once(server.port, "HEAD /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      )
+      expect(head._tag === "Reply" && valuesOf(head.head, "content-length")).toEqual(["5000"])
+      const csv = yield* Effect.promise(() => RawHttp.once(server.port, RawHttp.get("/plain-text")))
+      expect(csv._tag === "Reply" && valuesOf(csv.head, "content-type")).toEqual(["text/csv"])
+    }))))
+
+  const headerNames = ["content-type", "content-length", "connection", "x-trace", "cache-control", "allow"] as const
+  it.live.prop(
+    "any set of reply headers, in any case: every header is sent once, the reply's values win, the defaults fill the rest",
+    {
+      headers: FastCheck.uniqueArray(
+        FastCheck.record({
+          name: FastCheck.constantFrom(...headerNames),
+          upper: FastCheck.array(FastCheck.boolean(), { minLength: 1, maxLength: 16 }),
+          value: FastCheck.stringMatching(/^[a-z0-9/;=-]{1,12}$/)
+        }),
+        { selector: (h) => h.name, maxLength: headerNames.length }
+      ),
+      body: FastCheck.string({ maxLength: 20 }),
+      closing: FastCheck.boolean()
+    },
+    ({ body, closing, headers: allHeaders }) =>
+      LeakCheck.verifyNone(Effect.gen(function*() {
+        const text = JSON.stringify(body)
+        const length = String(Buffer.byteLength(text))
+        // a reply's `Connection` is only tried during the shutdown (where `close` must win): outside
+        // it a `keep-alive` would keep this `Connection: close` client waiting
+        const own = closing ? allHeaders : allHeaders.filter((h) => h.name !== "connection")
+        const headers = own.map((h) => h.name === "connection" ? { ...h, value: "keep-alive" } : h)
+        // a Content-Length the reply sets is its body's (any other would break the framing)
+        const sent = Object.fromEntries(
+          headers.map((h) => [recase(h.name, h.upper), h.name === "content-length" ? length : h.value])
+        )
+        const release = yield* Deferred.make<void>()
+        const arrived = yield* Deferred.make<void>()
+        const scope = yield* Scope.make()
+        const server = yield* Scope.extend(
+          FiberHttpServer.make({
+            port: 0,
+            host: "127.0.0.1",
+            grace: "10 seconds",
+            routes: [
+              FiberHttpServer.get("/h", () =>
+                Deferred.succeed(arrived, undefined).pipe(
+                  Effect.zipRight(closing ? Deferred.await(release) : Effect.void),
+                  Effect.as(FiberHttpServer.json(body, 200, sent))
+                ))
+            ]
+          }),
+          scope
+        )
+        const reply = yield* Effect.promise(() => RawHttp.fresh(server.port, 1, () => RawHttp.get("/h")))
+        yield* Deferred.await(arrived)
+        // replies sent during the shutdown carry `Connection: close`, whatever the reply says
+        const closed = closing ? yield* Effect.fork(Scope.close(scope, Exit.void)) : undefined
+        if (closing) {
+          // the listener closes once the shutdown has begun (and `Connection: close` is on)
+          yield* eventually(connectOutcome(server.port), (o) => o === "ECONNREFUSED")
+          yield* Deferred.succeed(release, undefined)
+        }
+        const [r] = yield* Effect.promise(() => reply.outcomes)
+        if (closed !== undefined) yield* Fiber.join(closed)
+        else yield* Scope.close(scope, Exit.void)
+        expect(r).toMatchObject({ _tag: "Reply", status: 200, body: text })
+        const head = r!._tag === "Reply" ? r!.head : ""
+        const names = headerLines(head).map(([n]) => n.toLowerCase())
+        expect(names.length).toBe(new Set(names).size) // nothing twice
+        for (const h of headers) {
+          const wins = h.name === "content-length" ? length : h.name === "connection" ? "close" : h.value
+          expect(valuesOf(head, h.name)).toEqual([wins])
+        }
+        if (!headers.some((h) => h.name === "content-type")) expect(valuesOf(head, "content-type")).toEqual(["application/json"])
+        expect(valuesOf(head, "content-length")).toEqual([length])
+        expect(valuesOf(head, "connection")).toEqual(["close"]) // RawHttp.get asks for close; the shutdown too
+      })),
+    { timeout: 60_000, fastCheck: { numRuns: 40 } }
+  )
 })
