@@ -107,7 +107,23 @@ export class BodyFile {
   }
 }
 
-/** Creates `dir` (and its parents) if missing; throws if it cannot. */
+/**
+ * Creates `dir` (and its parents) if missing; throws if it cannot, with the error of the first
+ * component that could not be made (or that exists and is not a directory). One `mkdir` per component, never `{ recursive: true }`: Node
+ * 20's recursive mkdir spins forever, deaf to signals, on a missing directory under `/proc`.
+ */
 export const ensureDir = (dir: string): void => {
-  fs.mkdirSync(dir, { recursive: true })
+  const absolute = path.resolve(dir)
+  const { root } = path.parse(absolute)
+  let at = root
+  for (const part of absolute.slice(root.length).split(path.sep)) {
+    if (part === "") continue
+    at = path.join(at, part)
+    try {
+      fs.mkdirSync(at)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+      if (!fs.statSync(at).isDirectory()) throw Object.assign(new Error(`${at} is not a directory`), { code: "ENOTDIR" })
+    }
+  }
 }

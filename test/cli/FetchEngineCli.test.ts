@@ -72,4 +72,14 @@ describe("leakproof fetch: the engine from the command line", () => {
       fs.rmSync(path.dirname(file), { recursive: true, force: true })
     }
   })
+
+  // Node 20's recursive mkdir never returns for a missing directory under /proc (it spins in libuv,
+  // deaf to SIGTERM); the hard limit's SIGKILL would show as a signal.
+  it.runIf(fs.existsSync("/proc/self"))("--output under /proc (where a directory cannot be made): one line, exit 2", async () => {
+    const r = await runCli(["fetch", "--output", "/proc/leakproof-nope/sub", server.url("/ok/1")], { timeoutMs: 8_000 })
+    expect([r.signal, r.code]).toEqual([null, 2])
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toMatch(/^leakproof: invalid --output: cannot create \/proc\/leakproof-nope\/sub: ENOENT/)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+  })
 })
