@@ -109,8 +109,9 @@ export class BodyFile {
 
 /**
  * Creates `dir` (and its parents) if missing; throws if it cannot, with the error of the first
- * component that could not be made (or that exists and is not a directory). One `mkdir` per component, never `{ recursive: true }`: Node
- * 20's recursive mkdir spins forever, deaf to signals, on a missing directory under `/proc`.
+ * component that could not be made (or that exists and is not a directory). One `mkdir` per
+ * component, never `{ recursive: true }`: Node 20's recursive mkdir spins forever, deaf to
+ * signals, on a missing directory under `/proc`.
  */
 export const ensureDir = (dir: string): void => {
   const absolute = path.resolve(dir)
