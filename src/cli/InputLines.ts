@@ -24,21 +24,33 @@ export type Split = "lines" | "words"
 
 const whitespace = /\s+/
 
+/**
+ * The longest line (or word) accepted, in characters: far beyond any URL or number, and what stops
+ * an endless one (`--file /dev/zero`) from growing until memory runs out.
+ */
+export const MAX_PIECE = 1024 * 1024
+
+class PieceTooLong extends Error {}
+
 async function* scan(chunks: AsyncIterable<Uint8Array | string>, split: Split): AsyncGenerator<ReadonlyArray<string>> {
   const decoder = new TextDecoder("utf-8", { fatal: true })
   // The text since the last separator, in pieces: joined once a separator arrives, so a very long
   // line costs linear time, not a copy per chunk.
   let pending: Array<string> = []
+  let pendingLength = 0
   const cut = (text: string): ReadonlyArray<string> | undefined => {
     const at = split === "lines" ? text.indexOf("\n") : text.search(whitespace)
     if (at < 0) {
       if (text.length > 0) pending.push(text)
+      pendingLength += text.length
+      if (pendingLength > MAX_PIECE) throw new PieceTooLong(`a ${split === "lines" ? "line" : "word"} longer than ${MAX_PIECE} characters`)
       return undefined
     }
     const whole = pending.length === 0 ? text : pending.join("") + text
     const parts = split === "lines" ? whole.split("\n") : whole.split(whitespace)
     const rest = parts.pop()!
     pending = rest.length > 0 ? [rest] : []
+    pendingLength = rest.length
     return parts
   }
   for await (const chunk of chunks) {
@@ -57,6 +69,7 @@ const clean = (parts: ReadonlyArray<string>, split: Split): ReadonlyArray<string
 
 const describe = (e: unknown): string => {
   if (e instanceof TypeError && /encoded data was not valid/.test(e.message)) return "not valid UTF-8 text"
+  if (e instanceof PieceTooLong) return e.message
   return e instanceof Error ? e.message : String(e)
 }
 

@@ -65,6 +65,21 @@ describe("InputLines", () => {
     expect(exit).toEqual(Exit.fail(expect.objectContaining({ code: 2, message: "--file x: not valid UTF-8 text" })))
   })
 
+  // `--file /dev/zero` is one endless line: it must end as bad input, not grow until memory runs out.
+  it.each([["lines", "line"], ["words", "word"]] as const)("a %s input with a piece over 1 MiB is bad input, read no further", async (split, what) => {
+    let read = 0
+    async function* endless() {
+      const chunk = new Uint8Array(64 * 1024).fill(0x61)
+      for (;;) {
+        read += chunk.length
+        yield chunk
+      }
+    }
+    const exit = await Effect.runPromiseExit(Stream.runCollect(InputLines.fromChunks(endless(), "--file /dev/zero", split)))
+    expect(exit).toEqual(Exit.fail(expect.objectContaining({ code: 2, message: `--file /dev/zero: a ${what} longer than 1048576 characters` })))
+    expect(read).toBeLessThan(2 * 1024 * 1024)
+  })
+
   it("a URL list skips blank lines and # comments and trims", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "leakproof-"))
     const file = path.join(dir, "urls.txt")
