@@ -21,7 +21,7 @@ export const options = {
     Options.optional
   ),
   job: Options.text("job").pipe(
-    Options.withDescription("with --cluster: the job's name; the same name gets stored results (default: a hash of URLs and options)"),
+    Options.withDescription("with --cluster: a name for the job's stored results; the same name with the same URLs and options gets them, with other URLs it is new work"),
     Options.optional
   ),
   batchSize: Options.integer("batch-size").pipe(
