@@ -92,6 +92,9 @@ export class DatabaseError extends Data.TaggedError("DatabaseError")<{
 export const redact = (url: string): string => {
   try {
     const u = new URL(url)
+    // A scheme without "//" (`u:secret@h/db`, a missing "postgres://") has no userinfo to mask:
+    // everything before its last "@" may be a credential.
+    if (u.host === "" && url.includes("@")) return `***@${url.slice(url.lastIndexOf("@") + 1)}`
     if (u.password !== "") u.password = "***"
     return u.toString()
   } catch {
@@ -117,7 +120,7 @@ export const checkUrl = (url: string | undefined): Effect.Effect<string, Databas
   }
   return ok
     ? Effect.succeed(url)
-    : Effect.fail(new DatabaseError({ reason: "BadUrl", detail: `--db: expected a postgres:// URL, got '${url}'` }))
+    : Effect.fail(new DatabaseError({ reason: "BadUrl", detail: `--db: expected a postgres:// URL, got '${redact(url)}'` }))
 }
 
 const pgLayer = (url: string): Layer.Layer<SqlClient.SqlClient, DatabaseError> =>

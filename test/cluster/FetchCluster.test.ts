@@ -12,6 +12,7 @@ import type { FetchErrorReason, FetchOutcome } from "../../src/domain/FetchOutco
 import { Fetched, FetchError, makeOptions } from "../../src/domain/FetchOutcome.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import { fetchUrls } from "../../src/programs/fetchUrls.js"
+import * as ClusterStack from "../../src/services/ClusterStack.js"
 import * as FetchClusterClient from "../../src/services/FetchClusterClient.js"
 import * as FetchRunner from "../../src/services/FetchRunner.js"
 import * as UrlFetcher from "../../src/services/UrlFetcher.js"
@@ -412,6 +413,24 @@ describe("FetchBatch and the job id (pure)", () => {
       const e = new FetchError({ url: "u", reason, detail, attempts, ...(status === undefined ? {} : { status }) })
       const back = FetchBatch.fromWire("u", roundTrip(FetchBatch.toWire(1, e)))
       expect([back._tag, { ...back }, (back as FetchError).message]).toEqual(["FetchError", { ...e }, e.message])
+    }
+  )
+
+  it.prop(
+    "redact: no database URL's password reaches a message, whatever its scheme or a missing '//'",
+    [
+      fc.constantFrom("postgres", "postgresql", "postgress", "postgre", "mysql", "http", "u", ""),
+      fc.constantFrom("://", ":/", ":", ""),
+      fc.stringMatching(/^[A-Za-z0-9]{6,12}$/),
+      fc.constantFrom("h", "127.0.0.1:5432", "db.example")
+    ],
+    ([scheme, sep, secret, host]) => {
+      const pw = `Pw${secret}`
+      for (const url of [`${scheme}${sep}user:${pw}@${host}/db`, `${scheme}${sep}user:${pw}@x@${host}/db`]) {
+        expect(ClusterStack.redact(url)).not.toContain(pw)
+        const bad = ClusterStack.checkUrl(url).pipe(Effect.flip, Effect.map((e) => e.message), Effect.option, Effect.runSync)
+        if (bad._tag === "Some") expect(bad.value).not.toContain(pw)
+      }
     }
   )
 
