@@ -434,6 +434,21 @@ describe("FetchBatch and the job id (pure)", () => {
     }
   )
 
+  it.effect("the pg queue-warning filter lasts as long as its scope: the process's own 'warning' listeners come back", () =>
+    Effect.gen(function*() {
+      const mine = (_: Error) => {}
+      process.on("warning", mine)
+      const before = process.listeners("warning")
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* ClusterStack.quietPgQueueWarning
+        expect(process.listeners("warning")).not.toContain(mine)
+        yield* Effect.scoped(ClusterStack.quietPgQueueWarning) // nested: the outer filter stays
+        expect(process.listeners("warning")).toHaveLength(1)
+      }))
+      expect(process.listeners("warning")).toEqual(before)
+      process.removeListener("warning", mine)
+    }))
+
   it("the wire's reasons are exactly FetchOutcome's", () => {
     expect([...FetchBatch.reasons].sort()).toEqual([...everyReason].sort())
   })
