@@ -164,9 +164,11 @@ const validate = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOp
  * 500 URLs per batch, 4 batches in flight.
  * `fetch`/`batch` fork their batch senders into the caller's scope; leaving the scope interrupts
  * them, which sends an interrupt to each batch in flight: the runner aborts its requests. A reply
- * that breaks the protocol (a missing outcome without a deadline, an outcome twice) or a batch the
+ * that breaks the protocol (a missing outcome without a deadline, an outcome twice, a reply for
+ * other URLs than its batch's) or a batch the
  * runner refused (`InvalidBatch`: a defect there, options it cannot use) is a defect here (the CLI
- * exits 70); storage that stays unusable after retries is `ClusterUnavailable` (exit 1).
+ * exits 70); storage that stays unusable after retries, or a batch interrupted on its runner more
+ * than `reaskLimit` times, is `ClusterUnavailable` (exit 1).
  * @since 0.1.0
  */
 export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlFetcher, never, Sharding.Sharding> =>
