@@ -21,16 +21,16 @@ export const options = {
     Options.optional
   ),
   job: Options.text("job").pipe(
-    Options.withDescription("with --cluster: the job's name; the same name gets stored results (default: a hash of URLs and options)"),
+    Options.withDescription("with --cluster: a name for the job's stored results; the same name with the same URLs and options gets them, with other URLs it is new work"),
     Options.optional
   ),
   batchSize: Options.integer("batch-size").pipe(
-    Options.withDescription("with --cluster: URLs per message to a runner"),
-    Options.withDefault(500)
+    Options.withDescription("with --cluster: URLs per message to a runner (default 500)"),
+    Options.optional
   ),
   batches: Options.integer("batches").pipe(
-    Options.withDescription("with --cluster: messages in flight at once (each runs --concurrency requests)"),
-    Options.withDefault(4)
+    Options.withDescription("with --cluster: messages in flight at once, each running --concurrency requests (default 4)"),
+    Options.optional
   )
 }
 
@@ -39,8 +39,8 @@ export interface Args {
   readonly cluster: boolean
   readonly db: Option.Option<string>
   readonly job: Option.Option<string>
-  readonly batchSize: number
-  readonly batches: number
+  readonly batchSize: Option.Option<number>
+  readonly batches: Option.Option<number>
 }
 
 const positive = (flag: string, n: number) =>
@@ -54,12 +54,21 @@ const positive = (flag: string, n: number) =>
 export const provide = <A, E, R>(args: Args, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CliExit, R> =>
   Effect.gen(function*() {
     if (!args.cluster) {
-      const stray = Option.isSome(args.db) ? "--db" : Option.isSome(args.job) ? "--job" : undefined
-      if (stray !== undefined) return yield* badInput(`${stray} needs --cluster`)
+      // Every cluster-only flag, so none is silently ignored on a local run.
+      const given: ReadonlyArray<readonly [string, boolean]> = [
+        ["--db", Option.isSome(args.db)],
+        ["--job", Option.isSome(args.job)],
+        ["--batch-size", Option.isSome(args.batchSize)],
+        ["--batches", Option.isSome(args.batches)]
+      ]
+      const stray = given.find(([, isSet]) => isSet)
+      if (stray !== undefined) return yield* badInput(`${stray[0]} needs --cluster`)
       return yield* effect
     }
-    yield* positive("batch-size", args.batchSize)
-    yield* positive("batches", args.batches)
+    const batchSize = Option.getOrElse(args.batchSize, () => 500)
+    const batches = Option.getOrElse(args.batches, () => 4)
+    yield* positive("batch-size", batchSize)
+    yield* positive("batches", batches)
     const job = Option.getOrUndefined(args.job)
     if (job !== undefined && (job.trim() === "" || job.length > 120)) {
       return yield* badInput(`invalid --job: expected 1 to 120 characters, got '${job}'`)
@@ -71,7 +80,7 @@ export const provide = <A, E, R>(args: Args, effect: Effect.Effect<A, E, R>): Ef
     const db = yield* ClusterStack.checkUrl(Option.getOrUndefined(Option.orElse(args.db, () => fromEnv))).pipe(
       Effect.mapError((e) => badInput(e.message))
     )
-    const layer = FetchClusterClient.layer(db, { job, batchSize: args.batchSize, batches: args.batches }).pipe(
+    const layer = FetchClusterClient.layer(db, { job, batchSize, batches }).pipe(
       Layer.mapError((e) => badInput(e.message))
     )
     return yield* effect.pipe(

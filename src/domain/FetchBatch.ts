@@ -10,8 +10,10 @@
  * "Scale-out").
  *
  * Identity: the message's primary key is `job/batch#generation`, where `job` is the batch's key
- * (`FetchClusterClient.jobKeys`: a hash of the options and the URLs so far, or `--job NAME`), so a
- * resubmitted job is answered from storage and does no work twice. A stored reply is final, with one exception the
+ * (`FetchClusterClient.jobKeys`: a hash of the options and the URLs so far, namespaced by `--job NAME`
+ * when given), so a resubmitted job is answered from storage and does no work twice, and a job
+ * name reused for other URLs is new work. The reply carries the digest of the URLs it answers
+ * (`urlsDigest`), checked by the client. A stored reply is final, with one exception the
  * client handles: a batch that an earlier run cancelled (Ctrl-C, `--take`, a deadline) is asked
  * again under the next generation, because "cancelled" was that run's decision, not the URL's
  * outcome.
@@ -22,6 +24,7 @@ import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
 import { Duration, Schema } from "effect"
+import { createHash } from "node:crypto"
 import type { FetchErrorReason, FetchOptions, FetchOutcome } from "./FetchOutcome.js"
 import { Fetched, FetchError } from "./FetchOutcome.js"
 
@@ -158,8 +161,25 @@ export const fromWire = (url: string, w: WireOutcome): FetchOutcome =>
 export class BatchReply extends Schema.Class<BatchReply>("leakproof/BatchReply")({
   run: Schema.String,
   runner: Schema.String,
-  outcomes: Schema.Array(WireOutcome)
+  outcomes: Schema.Array(WireOutcome),
+  /** How many URLs the runner was given. Optional only so replies stored before it still decode. */
+  count: Schema.optional(Schema.Int),
+  /** `urlsDigest` of the URLs the runner was given: the client refuses a reply for other URLs. */
+  digest: Schema.optional(Schema.String)
 }) {}
+
+/**
+ * The identity of a batch's URLs (Go analogue: a content hash), in order, length-prefixed so that
+ * `["ab"]` and `["a", "b"]` differ whatever a URL contains. A runner puts it in its reply; the
+ * client compares it with its own batch before printing anything, so an outcome is never printed
+ * under another URL, whatever the storage holds under the batch's key.
+ * @since 0.1.0
+ */
+export const urlsDigest = (urls: ReadonlyArray<string>): string => {
+  const h = createHash("sha256")
+  for (const url of urls) h.update(`${url.length}:${url}`)
+  return h.digest("hex").slice(0, 32)
+}
 
 /**
  * The options a runner received could not be used (a client of another version). A typed failure

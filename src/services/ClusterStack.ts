@@ -29,7 +29,7 @@ import type * as SocketServer from "@effect/platform/SocketServer"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Cause, Data, Duration, Effect, FiberRef, HashSet, Layer, Logger, LogLevel, Option, Redacted } from "effect"
+import { Cause, Data, Duration, Effect, FiberRef, HashSet, Layer, Logger, LogLevel, Option, Redacted, type Scope } from "effect"
 import * as PeerWatch from "./PeerWatch.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -92,6 +92,9 @@ export class DatabaseError extends Data.TaggedError("DatabaseError")<{
 export const redact = (url: string): string => {
   try {
     const u = new URL(url)
+    // A scheme without "//" (`u:secret@h/db`, a missing "postgres://") has no userinfo to mask:
+    // everything before its last "@" may be a credential.
+    if (u.host === "" && url.includes("@")) return `***@${url.slice(url.lastIndexOf("@") + 1)}`
     if (u.password !== "") u.password = "***"
     return u.toString()
   } catch {
@@ -117,7 +120,7 @@ export const checkUrl = (url: string | undefined): Effect.Effect<string, Databas
   }
   return ok
     ? Effect.succeed(url)
-    : Effect.fail(new DatabaseError({ reason: "BadUrl", detail: `--db: expected a postgres:// URL, got '${url}'` }))
+    : Effect.fail(new DatabaseError({ reason: "BadUrl", detail: `--db: expected a postgres:// URL, got '${redact(url)}'` }))
 }
 
 const pgLayer = (url: string): Layer.Layer<SqlClient.SqlClient, DatabaseError> =>
@@ -192,18 +195,31 @@ const logger = (prefix: string) =>
 
 /**
  * pg 8 prints a deprecation warning when the cluster's lock connection queues a query behind
- * another (pg queues it correctly; pg 9 would refuse). Drop that one warning, keep the others.
+ * another (pg queues it correctly; pg 9 would refuse). Drop that one warning, keep the others,
+ * for as long as the scope lasts: closing it puts the process's own 'warning' listeners back (an
+ * embedding program keeps its handlers after the cluster layer is released). Installed once per
+ * process at a time; a nested use leaves the outer one in charge. Uninterruptible both ways.
+ * @since 0.1.0
  */
-const quietPgQueueWarning = Effect.sync(() => {
-  const listeners = process.listeners("warning")
-  if (listeners.some((l) => (l as { leakproof?: boolean }).leakproof)) return
-  const filter = Object.assign((w: Error) => {
-    if (w.message.includes("already executing a query")) return
-    for (const l of listeners) l(w)
-  }, { leakproof: true })
-  process.removeAllListeners("warning")
-  process.on("warning", filter)
-})
+export const quietPgQueueWarning: Effect.Effect<void, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => {
+    const listeners = process.listeners("warning")
+    if (listeners.some((l) => (l as { leakproof?: boolean }).leakproof)) return undefined
+    const filter = Object.assign((w: Error) => {
+      if (w.message.includes("already executing a query")) return
+      for (const l of listeners) l(w)
+    }, { leakproof: true })
+    process.removeAllListeners("warning")
+    process.on("warning", filter)
+    return { filter, listeners }
+  }),
+  (installed) =>
+    Effect.sync(() => {
+      if (installed === undefined) return
+      process.removeListener("warning", installed.filter)
+      for (const l of installed.listeners) process.on("warning", l)
+    })
+)
 
 // ---------------------------------------------------------------------------------------------
 // Runner and client
@@ -249,7 +265,7 @@ export const runner = (
     Layer.provide(serialization),
     Layer.provide(pgLayer(options.db)),
     Layer.provide(logger(`leakproof runner ${options.host}:${options.port}`)),
-    Layer.provide(Layer.effectDiscard(quietPgQueueWarning))
+    Layer.provide(Layer.scopedDiscard(quietPgQueueWarning))
   )
 }
 
@@ -269,5 +285,5 @@ export const client = (
     Layer.provide(serialization),
     Layer.provide(pgLayer(db)),
     Layer.provide(logger("leakproof")),
-    Layer.provide(Layer.effectDiscard(quietPgQueueWarning))
+    Layer.provide(Layer.scopedDiscard(quietPgQueueWarning))
   )

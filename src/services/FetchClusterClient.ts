@@ -20,9 +20,12 @@
  * at most `batches x batchSize` URLs per dead runner (the batches in flight on it).
  *
  * Resubmitting: batch k's key is a hash of the options that shape outcomes and of every URL up to
- * the end of batch k (or `job`/k); the same job submitted again is answered from storage, with no
- * request made twice. Batches an earlier run cancelled (Ctrl-C, `--take`, its deadline) are fetched
- * again.
+ * the end of batch k, prefixed by `job` when given (`job` namespaces keys, it never replaces the
+ * hash); the same URLs with the same options submitted again are answered from storage, with no
+ * request made twice, and a job name reused for other URLs is new work. A reply is checked against
+ * its batch (URL count and digest) before anything is printed: a reply for other URLs is refused
+ * (a defect, exit 70), never printed under the wrong URL. Batches an earlier run cancelled (Ctrl-C,
+ * `--take`, its deadline) are fetched again.
  *
  * @since 0.1.0
  */
@@ -34,7 +37,7 @@ import { createHash, randomUUID } from "node:crypto"
 import * as AsyncIterableStream from "../domain/AsyncIterableStream.js"
 import * as Chan from "../domain/Chan.js"
 import type { BatchReply } from "../domain/FetchBatch.js"
-import { entityId, FetchBatch, fromWire, InvalidBatch, toWireOptions } from "../domain/FetchBatch.js"
+import { entityId, FetchBatch, fromWire, InvalidBatch, toWireOptions, urlsDigest } from "../domain/FetchBatch.js"
 import type { FetchOptions, FetchOptionsInput, FetchOutcome } from "../domain/FetchOutcome.js"
 import { Fetched, FetchError, InvalidFetchOptions, makeOptions } from "../domain/FetchOutcome.js"
 import type { BatchReport, UrlSource } from "./FetchEngine.js"
@@ -46,12 +49,17 @@ import * as ClusterStack from "./ClusterStack.js"
  * @since 0.1.0
  */
 export interface ClientOptions {
-  /** The job's name; the same name gets the stored replies (default: a hash of URLs and options). */
+  /**
+   * The job's name: a namespace for its batch keys, which always hash the URLs and options; the same
+   * name with the same URLs gets the stored replies, with other URLs it is new work (default: none).
+   */
   readonly job?: string | undefined
   /** URLs per message (default 500). */
   readonly batchSize?: number | undefined
   /** Messages in flight at once (default 4). */
   readonly batches?: number | undefined
+  /** The first pause before a batch interrupted on its runner is asked again; it doubles up to 5 s (default 100 ms). */
+  readonly reaskBase?: Duration.DurationInput | undefined
 }
 
 /**
@@ -70,12 +78,13 @@ export class ClusterUnavailable extends Data.TaggedError("ClusterUnavailable")<{
  * batch's URLs, in order, and it returns that batch's key. Without `job`, batch k's key is a hash
  * of the batch size, every option that shapes outcomes (not the concurrency, not the deadline: a
  * deadline-cut batch is fetched again next time) and every URL up to the end of batch k, so it is
- * known as soon as the batch is, and a resubmitted job meets the same keys. With `job`, every
- * batch's key is `job` (the batch index tells them apart).
+ * known as soon as the batch is, and a resubmitted job meets the same keys. With `job`, the key is
+ * `${job}-${hash}`: the name namespaces the keys and never stands in for the URLs, so a name reused
+ * for another list meets none of the first list's stored replies.
  * @since 0.1.0
  */
 export const jobKeys = (o: FetchOptions, batchSize: number, job?: string): (urls: ReadonlyArray<string>) => string => {
-  if (job !== undefined) return () => job
+  const prefix = job === undefined ? "j" : job
   const h = createHash("sha256")
   h.update(JSON.stringify({
     batchSize,
@@ -89,7 +98,7 @@ export const jobKeys = (o: FetchOptions, batchSize: number, job?: string): (urls
   return (urls) => {
     // Length-prefixed: ["ab"] and ["a", "b"] hash differently, whatever a URL contains.
     for (const url of urls) h.update(`${url.length}:${url}`)
-    return `j-${h.copy().digest("hex").slice(0, 20)}`
+    return `${prefix}-${h.copy().digest("hex").slice(0, 20)}`
   }
 }
 
@@ -102,6 +111,24 @@ const retrySchedule = Schedule.exponential("200 millis").pipe(
   Schedule.union(Schedule.spaced("5 seconds")),
   Schedule.upTo("2 minutes")
 )
+
+/** A batch's remote run ended interrupted (its runner shut down or lost the shard mid-batch). */
+class Interrupted extends Data.TaggedError("Interrupted")<{ readonly generation: number }> {}
+
+/**
+ * How many times a batch interrupted on its runner is asked again (each under a new generation),
+ * and how long apart (`reaskBase`, doubling, at most 5 s): a runner that keeps interrupting the
+ * batch (restarting in a loop) is not hammered, and the job fails with `ClusterUnavailable` when
+ * the budget is spent (about 16 s of pauses with the default base).
+ * @since 0.1.0
+ */
+export const reaskLimit = 8
+
+const reaskSchedule = (base: Duration.DurationInput) =>
+  Schedule.exponential(base).pipe(
+    Schedule.union(Schedule.spaced("5 seconds")),
+    Schedule.intersect(Schedule.recurs(reaskLimit))
+  )
 
 /**
  * `source` read by a fiber of its own, through a one-chunk queue, so that ending the job never
@@ -137,9 +164,11 @@ const validate = (partial: FetchOptionsInput | undefined): Effect.Effect<FetchOp
  * 500 URLs per batch, 4 batches in flight.
  * `fetch`/`batch` fork their batch senders into the caller's scope; leaving the scope interrupts
  * them, which sends an interrupt to each batch in flight: the runner aborts its requests. A reply
- * that breaks the protocol (a missing outcome without a deadline, an outcome twice) or a batch the
+ * that breaks the protocol (a missing outcome without a deadline, an outcome twice, a reply for
+ * other URLs than its batch's) or a batch the
  * runner refused (`InvalidBatch`: a defect there, options it cannot use) is a defect here (the CLI
- * exits 70); storage that stays unusable after retries is `ClusterUnavailable` (exit 1).
+ * exits 70); storage that stays unusable after retries, or a batch interrupted on its runner more
+ * than `reaskLimit` times, is `ClusterUnavailable` (exit 1).
  * @since 0.1.0
  */
 export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlFetcher, never, Sharding.Sharding> =>
@@ -147,6 +176,7 @@ export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlF
     const clientFor = yield* FetchBatch.client
     const batchSize = options.batchSize ?? 500
     const window = options.batches ?? 4
+    const reask = reaskSchedule(options.reaskBase ?? "100 millis")
 
     const batch = <E = never, R = never>(
       urls: UrlSource<E, R>,
@@ -167,20 +197,46 @@ export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlF
           Effect.dieMessage(`cluster: batch ${batch} of job ${job}: the runner's reply ${what}`)
 
         // One batch, to its final reply. A generation is bumped past replies stored by an earlier
-        // run that cancelled the batch (an interrupt, or outcomes missing past its deadline).
-        const ask = (
+        // run that cancelled the batch (outcomes missing past its deadline), at once: each such
+        // reply is stored, so the loop ends; and past a remote run that ended interrupted, with a
+        // backoff and at most `reaskLimit` times, since nothing bounds how often that happens.
+        const ask = (job: string, batch: number, batchUrls: ReadonlyArray<string>): Effect.Effect<BatchReply> => {
+          let generation = 0
+          const digest = urlsDigest(batchUrls)
+          return Effect.suspend(() => attempt(job, batch, batchUrls, digest, () => generation++)).pipe(
+            Effect.retry({ schedule: reask }),
+            Effect.catchTag("Interrupted", (e) =>
+              Effect.die(
+                new ClusterUnavailable({
+                  detail: `batch ${batch} of job ${job}: interrupted on its runner ${reaskLimit + 1} times (last generation ${e.generation}); giving up`
+                })
+              ))
+          )
+        }
+
+        const attempt = (
           job: string,
           batch: number,
           batchUrls: ReadonlyArray<string>,
-          generation: number
-        ): Effect.Effect<BatchReply> =>
-          clientFor(entityId(job, batch)).Fetch({ job, batch, generation, run, urls: batchUrls, options: wire }).pipe(
+          digest: string,
+          next: () => number
+        ): Effect.Effect<BatchReply, Interrupted> => {
+          const generation = next()
+          return clientFor(entityId(job, batch)).Fetch({ job, batch, generation, run, urls: batchUrls, options: wire }).pipe(
             Effect.retry({ while: isTransient, schedule: retrySchedule }),
             Effect.exit,
-            Effect.flatMap((exit): Effect.Effect<BatchReply> => {
+            Effect.flatMap((exit): Effect.Effect<BatchReply, Interrupted> => {
               if (Exit.isSuccess(exit)) {
                 const reply = exit.value
-                if (reply.run !== run && reply.outcomes.length < batchUrls.length) return ask(job, batch, batchUrls, generation + 1)
+                // Checked before anything else: a reply for other URLs says nothing about these.
+                if ((reply.count !== undefined && reply.count !== batchUrls.length) || (reply.digest !== undefined && reply.digest !== digest)) {
+                  return broken(
+                    batch,
+                    job,
+                    `answers other URLs (${reply.count ?? "?"} URLs, digest ${reply.digest ?? "?"}; this batch has ${batchUrls.length}, digest ${digest}): refused, nothing printed for it`
+                  )
+                }
+                if (reply.run !== run && reply.outcomes.length < batchUrls.length) return attempt(job, batch, batchUrls, digest, next)
                 const seen = new Uint8Array(batchUrls.length)
                 for (const w of reply.outcomes) {
                   if (!(w.i >= 0 && w.i < batchUrls.length) || seen[w.i] === 1) return broken(batch, job, `has outcome #${w.i} twice or out of range`)
@@ -191,7 +247,7 @@ export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlF
                 }
                 return Effect.succeed(reply)
               }
-              if (Cause.isInterruptedOnly(exit.cause)) return ask(job, batch, batchUrls, generation + 1)
+              if (Cause.isInterruptedOnly(exit.cause)) return Effect.fail(new Interrupted({ generation }))
               const failure = Cause.failureOption(exit.cause)
               // The runner refused the batch or hit a bug: an internal error, not the cluster's.
               if (Option.isSome(failure) && failure.value instanceof InvalidBatch) {
@@ -206,13 +262,14 @@ export const make = (options: ClientOptions = {}): Effect.Effect<UrlFetcher.UrlF
               )
             })
           )
+        }
 
         const out = yield* Chan.make<FetchOutcome>(batchSize)
         const one = ([batchUrls, batch, job]: readonly [ReadonlyArray<string>, number, string]) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) => {
             // Past the deadline nothing more is sent: the runner would answer with no outcome.
             if (wire.deadlineAt !== undefined && now >= wire.deadlineAt) return Effect.sync(() => (cut = true))
-            return Effect.flatMap(ask(job, batch, batchUrls, 0), (reply) => {
+            return Effect.flatMap(ask(job, batch, batchUrls), (reply) => {
               if (reply.outcomes.length < batchUrls.length) cut = true
               return Effect.forEach(reply.outcomes, (w) =>
                 Effect.zipRight(Chan.send(out, fromWire(batchUrls[w.i]!, w)), Effect.sync(() => delivered++)), { discard: true })

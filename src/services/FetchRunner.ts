@@ -14,7 +14,7 @@
 import { Clock, Effect, Layer } from "effect"
 import * as Chan from "../domain/Chan.js"
 import type { WireOptions, WireOutcome } from "../domain/FetchBatch.js"
-import { BatchReply, FetchBatch, InvalidBatch, toWire } from "../domain/FetchBatch.js"
+import { BatchReply, FetchBatch, InvalidBatch, toWire, urlsDigest } from "../domain/FetchBatch.js"
 import type { FetchOptionsInput } from "../domain/FetchOutcome.js"
 import * as ClusterStack from "./ClusterStack.js"
 import * as UrlFetcher from "./UrlFetcher.js"
@@ -52,7 +52,8 @@ export const fetchBatch = (
   Effect.gen(function*() {
     const o = request.options
     const outcomes: Array<WireOutcome> = []
-    const reply = () => new BatchReply({ run: request.run, runner, outcomes })
+    const reply = () =>
+      new BatchReply({ run: request.run, runner, outcomes, count: request.urls.length, digest: urlsDigest(request.urls) })
     let deadline: number | undefined
     if (o.deadlineAt !== undefined) {
       deadline = o.deadlineAt - (yield* Clock.currentTimeMillis)

@@ -39,6 +39,36 @@ describe("leakproof fetch --cluster / runner: bad input", () => {
       message: "leakproof: --job needs --cluster"
     },
     {
+      name: "--batch-size without --cluster",
+      args: ["fetch", "--batch-size", "10", "http://127.0.0.1:1/x"],
+      env: noDb,
+      message: "leakproof: --batch-size needs --cluster"
+    },
+    {
+      name: "--batches without --cluster",
+      args: ["fetch", "--batches", "2", "http://127.0.0.1:1/x"],
+      env: noDb,
+      message: "leakproof: --batches needs --cluster"
+    },
+    {
+      name: "a --db with a mistyped scheme: its password is not echoed",
+      args: ["fetch", "--cluster", "--db", "postgress://u:secret@h/db", "http://127.0.0.1:1/x"],
+      env: noDb,
+      message: "leakproof: --db: expected a postgres:// URL, got 'postgress://u:***@h/db'"
+    },
+    {
+      name: "a runner --db with a mistyped scheme: its password is not echoed",
+      args: ["runner", "--port", "20003", "--db", "postgress://u:secret@h/db"],
+      env: noDb,
+      message: "leakproof: --db: expected a postgres:// URL, got 'postgress://u:***@h/db'"
+    },
+    {
+      name: "a LEAKPROOF_DB that is not a URL at all: nothing of it is echoed",
+      args: ["fetch", "--cluster", "http://127.0.0.1:1/x"],
+      env: { LEAKPROOF_DB: "u:secret@h:5432/db" },
+      message: "leakproof: --db: expected a postgres:// URL, got '***@h:5432/db'"
+    },
+    {
       name: "--output with --cluster (bodies stay on the runners)",
       args: ["fetch", "--cluster", "--output", "out", "--db", "postgres://127.0.0.1:1/x", "http://127.0.0.1:1/x"],
       env: noDb,
@@ -67,6 +97,7 @@ describe("leakproof fetch --cluster / runner: bad input", () => {
     const r = await runCli(args, { env })
     expect(r.code).toBe(2)
     expect(oneLine(r.stderr)).toEqual([message])
+    expect(r.stderr).not.toContain("secret")
     expect(r.stdout).toBe("")
   })
 

@@ -12,6 +12,7 @@ import type { FetchErrorReason, FetchOutcome } from "../../src/domain/FetchOutco
 import { Fetched, FetchError, makeOptions } from "../../src/domain/FetchOutcome.js"
 import * as LeakCheck from "../../src/domain/LeakCheck.js"
 import { fetchUrls } from "../../src/programs/fetchUrls.js"
+import * as ClusterStack from "../../src/services/ClusterStack.js"
 import * as FetchClusterClient from "../../src/services/FetchClusterClient.js"
 import * as FetchRunner from "../../src/services/FetchRunner.js"
 import * as UrlFetcher from "../../src/services/UrlFetcher.js"
@@ -93,11 +94,91 @@ describe("FetchBatch entity on the in-memory cluster", () => {
       expect(server.received.length).toBe(requests + 11)
     }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { batchSize: 4, batches: 2 }))))
 
+  it.scopedLive("--job NAME resubmitted with other URLs: today's URLs are fetched, never answered with yesterday's outcomes", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.start
+      const options = { retries: 0 } as const
+      const yesterday = [server.url("/status/404"), server.url("/ok/1"), server.url("/status/500"), server.url("/ok/2")]
+      const today = [server.url("/ok/7"), server.url("/status/503"), server.url("/ok/8"), server.url("/ok/9")]
+      const first = yield* collect(yesterday, options)
+      expect(byUrl(first).map((o) => o.url)).toEqual([...yesterday].sort())
+      // same length, same name: every URL of today's list is asked of the server, and printed
+      // under its own outcome
+      const before = server.received.length
+      const second = yield* collect(today, options)
+      expect(server.received.slice(before).sort()).toEqual(["/ok/7", "/ok/8", "/ok/9", "/status/503"])
+      expect(byUrl(second).map((o) => [o.url, "reason" in o ? o.status : o.status])).toEqual(
+        [...today].sort().map((u) => [u, u.endsWith("/503") ? 503 : 200])
+      )
+      // a shorter list under the same name: fetched too, not a broken reply
+      const shorter = yield* collect([server.url("/ok/5")], options)
+      expect(shorter.map(printed)).toEqual([{ url: server.url("/ok/5"), status: 200, bytes: 4, attempts: 1 }])
+      // and the same list again under the name is answered from storage
+      const again = server.received.length
+      expect(byUrl(yield* collect(today, options))).toEqual(byUrl(second))
+      expect(server.received.length).toBe(again)
+    }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { job: "daily", batchSize: 2, batches: 2 }))))
+
+  /** A cluster whose runner answers every batch with `answer` (a stored reply, a broken runner). */
+  const answering = (answer: (payload: { readonly urls: ReadonlyArray<string>; readonly run: string }) => Effect.Effect<FetchBatch.BatchReply>) => {
+    const runner = FetchBatch.FetchBatch.toLayer(
+      Effect.succeed(FetchBatch.FetchBatch.of({ Fetch: (envelope) => answer(envelope.payload), Ping: () => Effect.succeed("fake") }))
+    ).pipe(Layer.provideMerge(TestRunner.layer))
+    return Layer.effect(UrlFetcher.UrlFetcher, FetchClusterClient.make({ batchSize: 2, reaskBase: "10 millis" })).pipe(Layer.provide(runner))
+  }
+
+  it.scopedLive.each([
+    { name: "other URLs, as many", identity: (urls: ReadonlyArray<string>) => ({ count: urls.length, digest: FetchBatch.urlsDigest(urls.map((u) => `${u}?old`)) }) },
+    { name: "fewer URLs", identity: (urls: ReadonlyArray<string>) => ({ count: urls.length - 1, digest: FetchBatch.urlsDigest(urls.slice(1)) }) },
+    { name: "more URLs", identity: (urls: ReadonlyArray<string>) => ({ count: urls.length + 1, digest: FetchBatch.urlsDigest([...urls, "x"]) }) }
+  ])("a reply for $name than its batch is refused: a clear defect, nothing printed under the wrong URL", ({ identity }) =>
+    Effect.gen(function*() {
+      const got: Array<FetchOutcome> = []
+      const exit = yield* LeakCheck.verifyNone(
+        fetchUrls(["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"], { onOutcome: (o) => Effect.sync(() => got.push(o)) }).pipe(
+          Effect.provide(answering(({ run, urls }) =>
+            Effect.succeed(
+              new FetchBatch.BatchReply({
+                run,
+                runner: "fake",
+                outcomes: urls.map((_, i) => ({ _tag: "Fetched", i, status: 200, bytes: 1, durationMs: 1, attempts: 1 }) as const),
+                ...identity(urls)
+              })
+            ))),
+          Effect.timeout("10 seconds"),
+          Effect.exit
+        )
+      )
+      expect(got).toEqual([])
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("answers other URLs")
+    }))
+
+  it.scopedLive("a batch interrupted on its runner again and again is asked again a bounded number of times, with a backoff, then fails", () =>
+    Effect.gen(function*() {
+      let asked = 0
+      const start = Date.now()
+      const exit = yield* LeakCheck.verifyNone(
+        fetchUrls(["http://127.0.0.1:1/a"], {}).pipe(
+          Effect.provide(answering(() => Effect.zipRight(Effect.sync(() => asked++), Effect.interrupt))),
+          Effect.timeout("60 seconds"),
+          Effect.exit
+        )
+      )
+      expect(asked).toBe(FetchClusterClient.reaskLimit + 1)
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : undefined
+      expect(defect !== undefined && defect._tag === "Some" && defect.value).toBeInstanceOf(FetchClusterClient.ClusterUnavailable)
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("giving up")
+      // the backoff: 10 + 20 + ... + 1280 ms between the asks, not a tight loop
+      expect(Date.now() - start).toBeGreaterThan(2_000)
+    }), { timeout: 30_000 })
+
   it.scopedLive("leaving the scope interrupts the batches on the runner (sockets close); a resubmit fetches what was cancelled", () =>
     Effect.gen(function*() {
       const server = yield* FaultServer.start
       const urls = [server.url("/ok/1"), server.url("/hang"), server.url("/ok/2"), server.url("/ok/3")]
-      const options = { retries: 0, timeout: "5 seconds" } as const
+      const options = { retries: 0, timeout: "1 second" } as const
       const first = yield* LeakCheck.verifyNone(Effect.scoped(Effect.gen(function*() {
         const fetcher = yield* UrlFetcher.UrlFetcher
         const out = yield* fetcher.fetch(urls, options)
@@ -112,7 +193,8 @@ describe("FetchBatch entity on the in-memory cluster", () => {
       expect(server.aborted).toContain("/hang")
       // the second run: the batch the first run cancelled is asked again under a new generation
       const before = server.received.length
-      const second = yield* collect(urls, { ...options, timeout: "200 millis" })
+      // the same options: they are part of the batch keys, with or without a job name
+      const second = yield* collect(urls, options)
       expect(byUrl(second).map((o) => "reason" in o ? o.reason : o.status)).toEqual(["Timeout", 200, 200, 200])
       // batch 0 (/ok/1, /hang) was cancelled and is fetched again; batch 1 comes from storage
       expect(server.received.slice(before).sort()).toEqual(["/hang", "/ok/1"])
@@ -122,13 +204,13 @@ describe("FetchBatch entity on the in-memory cluster", () => {
     Effect.gen(function*() {
       const server = yield* FaultServer.start
       const urls = [server.url("/ok/1"), server.url("/ok/2"), server.url("/hang"), server.url("/ok/3")]
-      const first = yield* LeakCheck.verifyNone(collect(urls, { retries: 0, timeout: "10 seconds", deadline: "400 millis" }))
+      const first = yield* LeakCheck.verifyNone(collect(urls, { retries: 0, timeout: "1 second", deadline: "400 millis" }))
       expect(first.map((o) => o.url).sort()).toEqual([server.url("/ok/1"), server.url("/ok/2"), server.url("/ok/3")])
       const deadline = Date.now() + 5_000
       while (!server.aborted.includes("/hang") && Date.now() < deadline) yield* Effect.sleep("5 millis")
       expect(server.aborted).toContain("/hang") // the runner gave up on it at the deadline
       const before = server.received.length
-      const second = yield* collect(urls, { retries: 0, timeout: "200 millis" })
+      const second = yield* collect(urls, { retries: 0, timeout: "1 second" }) // the deadline is not part of the key
       expect(byUrl(second).map((o) => "reason" in o ? o.reason : o.status)).toEqual(["Timeout", 200, 200, 200])
       expect(server.received.slice(before).sort()).toEqual(["/hang", "/ok/3"])
     }).pipe(Effect.provide(clusterLayer({ batches: 0, urls: 0 }, { job: "deadline-then-resubmit", batchSize: 2, batches: 2 }))))
@@ -334,6 +416,39 @@ describe("FetchBatch and the job id (pure)", () => {
     }
   )
 
+  it.prop(
+    "redact: no database URL's password reaches a message, whatever its scheme or a missing '//'",
+    [
+      fc.constantFrom("postgres", "postgresql", "postgress", "postgre", "mysql", "http", "u", ""),
+      fc.constantFrom("://", ":/", ":", ""),
+      fc.stringMatching(/^[A-Za-z0-9]{6,12}$/),
+      fc.constantFrom("h", "127.0.0.1:5432", "db.example")
+    ],
+    ([scheme, sep, secret, host]) => {
+      const pw = `Pw${secret}`
+      for (const url of [`${scheme}${sep}user:${pw}@${host}/db`, `${scheme}${sep}user:${pw}@x@${host}/db`]) {
+        expect(ClusterStack.redact(url)).not.toContain(pw)
+        const bad = ClusterStack.checkUrl(url).pipe(Effect.flip, Effect.map((e) => e.message), Effect.option, Effect.runSync)
+        if (bad._tag === "Some") expect(bad.value).not.toContain(pw)
+      }
+    }
+  )
+
+  it.effect("the pg queue-warning filter lasts as long as its scope: the process's own 'warning' listeners come back", () =>
+    Effect.gen(function*() {
+      const mine = (_: Error) => {}
+      process.on("warning", mine)
+      const before = process.listeners("warning")
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* ClusterStack.quietPgQueueWarning
+        expect(process.listeners("warning")).not.toContain(mine)
+        yield* Effect.scoped(ClusterStack.quietPgQueueWarning) // nested: the outer filter stays
+        expect(process.listeners("warning")).toHaveLength(1)
+      }))
+      expect(process.listeners("warning")).toEqual(before)
+      process.removeListener("warning", mine)
+    }))
+
   it("the wire's reasons are exactly FetchOutcome's", () => {
     expect([...FetchBatch.reasons].sort()).toEqual([...everyReason].sort())
   })
@@ -355,8 +470,10 @@ describe("FetchBatch and the job id (pure)", () => {
     expect(keys([["a", "b"]], { ...o, retries: 0 })[0]).not.toBe(ab[0])
     expect(keys([["a", "b"]], o, 50)[0]).not.toBe(ab[0])
     expect(keys([["ab"]])[0]).not.toBe(ab[0])
-    // --job NAME: the name, the batch index tells batches apart
-    expect([["a"], ["b"]].map(FetchClusterClient.jobKeys(o, 100, "mine"))).toEqual(["mine", "mine"])
+    // --job NAME only namespaces the keys: the URLs are still hashed in
+    const mine = [["a", "b"], ["c"]].map(FetchClusterClient.jobKeys(o, 100, "mine"))
+    expect(mine).toEqual(ab.map((k) => k.replace(/^j-/, "mine-")))
+    expect([["a", "x"], ["c"]].map(FetchClusterClient.jobKeys(o, 100, "mine"))[0]).not.toBe(mine[0])
   })
 
   it.prop(
@@ -367,12 +484,15 @@ describe("FetchBatch and the job id (pure)", () => {
       const cut = (xs: ReadonlyArray<string>) => Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size))
       const keys = (xs: ReadonlyArray<string>) => cut(xs).map(FetchClusterClient.jobKeys(o, size))
       expect(keys(urls)).toEqual(keys([...urls]))
+      // under a job name too: a name never makes two different URL lists share a key
+      const named = (xs: ReadonlyArray<string>) => cut(xs).map(FetchClusterClient.jobKeys(o, size, "daily"))
       const i = at % urls.length
       const changed = urls.map((u, j) => (j === i ? `${u}x` : u))
       const [before, after] = [keys(urls), keys(changed)]
       const b = Math.floor(i / size)
       expect(after.slice(0, b)).toEqual(before.slice(0, b))
       after.slice(b).forEach((k, j) => expect(k).not.toBe(before[b + j]))
+      named(changed).slice(b).forEach((k, j) => expect(k).not.toBe(named(urls)[b + j]))
     }
   )
 })
