@@ -82,9 +82,8 @@ const noUrls = () => badInput("no URLs: give them as arguments or with --file")
 
 /**
  * The validated options (bad input: exit 2) and every URL, for the commands that need the whole
- * list before they start. The
- * `--deadline` covers the reading too (a stdin that stays open must not hold the job past it), and
- * what is left of it goes to the job.
+ * list before they start. The `--deadline` covers the reading too (a stdin that stays open must
+ * not hold the job past it), and what is left of it goes to the job.
  */
 const parseCommon = (c: Common, command: string) =>
   Effect.gen(function*() {
