@@ -4,21 +4,17 @@
  * PipedOutput.test.ts; precedence and 70 in-process in RunMain.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as FaultServer from "../support/FaultServer.js"
 import { runCli } from "../support/cli.js"
+import { faultServerForSuite } from "../support/suiteServer.js"
 
-let scope: Scope.CloseableScope
-let server: FaultServer.FaultServer
+const server = faultServerForSuite()
 // Answers every request with a 302 whose Location cannot be parsed (issue 9.2's defect).
 let badRedirect: Http.Server
 let badRedirectUrl: string
 
 beforeAll(async () => {
-  scope = await Effect.runPromise(Scope.make())
-  server = await Effect.runPromise(Scope.extend(FaultServer.start, scope))
   badRedirect = Http.createServer((_req, res) => {
     res.writeHead(302, { location: "http://[::1:bad" })
     res.end()
@@ -27,7 +23,6 @@ beforeAll(async () => {
   badRedirectUrl = `http://127.0.0.1:${(badRedirect.address() as AddressInfo).port}/r`
 })
 afterAll(async () => {
-  await Effect.runPromise(Scope.close(scope, Exit.void))
   await new Promise((r) => badRedirect.close(r))
 })
 

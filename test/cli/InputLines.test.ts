@@ -3,13 +3,13 @@
  * is decoded whole, wherever the chunk boundary falls.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, FastCheck as fc, Scope, Stream } from "effect"
+import { Chunk, Effect, Exit, FastCheck as fc, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as InputLines from "../../src/cli/InputLines.js"
-import * as FaultServer from "../support/FaultServer.js"
 import { runCli } from "../support/cli.js"
+import { faultServerForSuite } from "../support/suiteServer.js"
 
 const encoder = new TextEncoder()
 
@@ -100,16 +100,12 @@ describe("InputLines", () => {
 })
 
 describe("the CLI reads stdin as a stream (spawned)", () => {
-  let scope: Scope.CloseableScope
-  let server: FaultServer.FaultServer
+  const server = faultServerForSuite()
   let dir: string
-  beforeAll(async () => {
-    scope = await Effect.runPromise(Scope.make())
-    server = await Effect.runPromise(Scope.extend(FaultServer.start, scope))
+  beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "leakproof-"))
   })
-  afterAll(async () => {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
+  afterAll(() => {
     fs.rmSync(dir, { recursive: true })
   })
 

@@ -7,10 +7,10 @@ import { Effect, Exit, Scope } from "effect"
 import * as FaultServer from "./FaultServer.js"
 
 /**
- * Registers the file's `beforeAll`/`afterAll` and returns the server's `url` builder (callable
- * from the tests once `beforeAll` has run).
+ * Registers the file's (or the enclosing `describe`'s) `beforeAll`/`afterAll` and returns the
+ * server, whose members can be used from the tests once `beforeAll` has run.
  */
-export const faultServerForSuite = (): { readonly url: (path: string) => string } => {
+export const faultServerForSuite = (): FaultServer.FaultServer => {
   let scope: Scope.CloseableScope | undefined
   let server: FaultServer.FaultServer | undefined
   beforeAll(async () => {
@@ -20,11 +20,21 @@ export const faultServerForSuite = (): { readonly url: (path: string) => string 
   afterAll(async () => {
     if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void))
   })
+  const started = (): FaultServer.FaultServer => {
+    if (server === undefined) throw new Error("faultServerForSuite: the server starts in beforeAll")
+    return server
+  }
   return {
-    url: (path) => {
-      if (server === undefined) throw new Error("faultServerForSuite: the server starts in beforeAll")
-      return server.url(path)
-    }
+    url: (path) => started().url(path),
+    get aborted() {
+      return started().aborted
+    },
+    get received() {
+      return started().received
+    },
+    inFlight: () => started().inFlight(),
+    connections: () => started().connections(),
+    openSockets: () => started().openSockets()
   }
 }
 
